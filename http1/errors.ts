@@ -1,0 +1,20 @@
+/**
+ * A message that breaks the HTTP/1.1 grammar or a configured limit.
+ *
+ * `status` is the response a server sends for it (400, 413, 414, 431, 501...);
+ * the client reports it as an error value.
+ */
+export class ProtocolError extends Error {
+  /** The HTTP status that answers this error. */
+  readonly status: number;
+
+  /**
+   * @param status The HTTP status that answers this error.
+   * @param message A short reason, sent as the response body.
+   */
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "ProtocolError";
+    this.status = status;
+  }
+}

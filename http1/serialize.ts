@@ -1,0 +1,145 @@
+// Serialising message heads. Heads are built as latin1 strings (every char
+// one byte) so a whole batch of responses can be encoded with one call.
+
+import { isFieldValue, isToken } from "./_chars.ts";
+import { ProtocolError } from "./errors.ts";
+import { STATUS_TEXT } from "./status.ts";
+
+const statusLines: string[] = [];
+
+/** `HTTP/1.1 <status> <reason>\r\n`, cached per status. */
+export function statusLine(status: number): string {
+  let line = statusLines[status];
+  if (line === undefined) {
+    if (!Number.isInteger(status) || status < 100 || status > 999) {
+      throw new ProtocolError(500, `Invalid response status: ${status}`);
+    }
+    line = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Unknown"}\r\n`;
+    if (status < 600) statusLines[status] = line;
+  }
+  return line;
+}
+
+let dateSecond = 0;
+let dateLine = "";
+
+/** `Date: <IMF-fixdate>\r\n`, recomputed at most once a second. */
+export function dateHeader(now: number = Date.now()): string {
+  const s = Math.floor(now / 1000);
+  if (s !== dateSecond) {
+    dateSecond = s;
+    dateLine = `Date: ${new Date(s * 1000).toUTCString()}\r\n`;
+  }
+  return dateLine;
+}
+
+/** Header values a response or request map may carry. */
+export type HeaderValue =
+  | string
+  | number
+  | boolean
+  | readonly (string | number)[];
+
+/** A header map as users write it: any case, arrays for repeated fields. */
+export type OutHeaders = Record<string, HeaderValue | null | undefined>;
+
+/** Which framing headers a user's header map set, by lower-case name. */
+export interface HeaderFlags {
+  date: boolean;
+  server: boolean;
+  contentType: boolean;
+  /** The user's Content-Length value, or -1. */
+  contentLength: number;
+  /** A `Connection: close` was given. */
+  close: boolean;
+}
+
+/**
+ * Serialises user headers, dropping the framing fields the server owns
+ * (Content-Length, Transfer-Encoding, Connection) and noting them in `flags`.
+ *
+ * @throws {ProtocolError} 500 when a name is not a token or a value holds CR,
+ * LF or another control byte: such a header is never written.
+ */
+export function userHeaders(
+  headers: OutHeaders | Headers | null | undefined,
+  flags: HeaderFlags,
+): string {
+  if (headers === null || headers === undefined) return "";
+  let out = "";
+  const add = (name: string, v: HeaderValue | null | undefined): void => {
+    if (v === null || v === undefined) return;
+    if (typeof v === "object") {
+      for (const item of v) add(name, item);
+      return;
+    }
+    const value = typeof v === "string" ? v : String(v);
+    if (!isToken(name)) {
+      throw new ProtocolError(
+        500,
+        `Invalid header name: ${JSON.stringify(name)}`,
+      );
+    }
+    if (!isFieldValue(value)) {
+      throw new ProtocolError(
+        500,
+        `Invalid value for header ${name}: ${
+          JSON.stringify(value.slice(0, 80))
+        }`,
+      );
+    }
+    if (skipFraming(name, value, flags)) return;
+    out += name + ": " + value + "\r\n";
+  };
+  if (headers instanceof Headers) {
+    for (const [name, value] of headers) add(name, value);
+  } else {
+    for (const name in headers) add(name, headers[name]);
+  }
+  return out;
+}
+
+// Framing fields are computed by the server; note the ones that change what
+// it does, and let Date/Server through while recording that they were set.
+function skipFraming(name: string, value: string, flags: HeaderFlags): boolean {
+  switch (name.length) {
+    case 4:
+      if (name.toLowerCase() === "date") flags.date = true;
+      return false;
+    case 6:
+      if (name.toLowerCase() === "server") flags.server = true;
+      return false;
+    case 10:
+      if (name.toLowerCase() !== "connection") return false;
+      if (/(^|,)\s*close\s*(,|$)/i.test(value)) flags.close = true;
+      return true;
+    case 12:
+      if (name.toLowerCase() === "content-type") flags.contentType = true;
+      return false;
+    case 14:
+      if (name.toLowerCase() !== "content-length") return false;
+      if (/^[0-9]{1,15}$/.test(value)) flags.contentLength = Number(value);
+      return true;
+    case 17:
+      return name.toLowerCase() === "transfer-encoding";
+  }
+  return false;
+}
+
+/** Fresh flags for {@linkcode userHeaders}. */
+export function newFlags(): HeaderFlags {
+  return {
+    date: false,
+    server: false,
+    contentType: false,
+    contentLength: -1,
+    close: false,
+  };
+}
+
+/** Bytes of a latin1 string (one byte per char, chars above 255 refused). */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

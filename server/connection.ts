@@ -1,0 +1,697 @@
+// One connection's loop: read into one buffer, parse every complete request
+// in it, call the handler, queue the responses and write them in one go.
+// Everything that can be synchronous is: an await happens only for a read, a
+// write, an async handler or a streamed body.
+
+import { ChunkedDecoder } from "../http1/chunked.ts";
+import { ProtocolError } from "../http1/errors.ts";
+import {
+  checkPartialHead,
+  findHeadEnd,
+  type HeadLimits,
+  parseRequestHead,
+  type RequestHead,
+  skipEmptyLines,
+} from "../http1/head.ts";
+import {
+  dateHeader,
+  latin1Bytes,
+  newFlags,
+  statusLine,
+  userHeaders,
+} from "../http1/serialize.ts";
+import { hasToken } from "../http1/_chars.ts";
+import { STATUS_TEXT } from "../http1/status.ts";
+import type { GateEntry, ReadGate } from "./_gate.ts";
+import { openBody, pump, type StreamingBody } from "./_body.ts";
+import type { Handler, RingRequest, RingResponse } from "./types.ts";
+
+const encoder = new TextEncoder();
+
+/** Read buffer of a quiet connection; grows on demand, shrinks when idle. */
+const SMALL_BUFFER = 1024;
+/** Responses with bodies up to this size are merged into one write. */
+const MERGE_LIMIT = 16 * 1024;
+
+/** Connection states, for timeouts and graceful stop. */
+export const State = {
+  /** Waiting for the first byte of a request on a kept-alive connection. */
+  Idle: 0,
+  /** A request head is arriving (or a new connection has sent nothing yet). */
+  Head: 1,
+  /** A request body is arriving. */
+  Body: 2,
+  /** The handler runs. */
+  Handler: 3,
+  /** Waiting for the peer to take written bytes. */
+  Write: 4,
+  /** Handed over to a channel or an upgrade. */
+  Taken: 5,
+} as const;
+
+/** Server-wide settings and shared state the connections use. */
+export interface Core {
+  handler: Handler;
+  limits: HeadLimits;
+  maxBody: number;
+  serverLine: string;
+  port: number;
+  hostname: string;
+  scheme: "http" | "https";
+  gate: ReadGate;
+  /** A coarse clock (ms), advanced by the server's sweep timer. */
+  now: number;
+  stopping: boolean;
+  conns: Set<Connection>;
+  error(err: unknown, req: RingRequest | null): void;
+  warn(message: string, err?: unknown): void;
+}
+
+/** Key of the hidden link from a request map to its connection. */
+export const CONN: unique symbol = Symbol("httpkit.connection");
+
+/**
+ * Key of a response map that takes the connection over (channels,
+ * WebSocket). The function gets the connection once everything before it is
+ * written and returns whether the connection goes on serving requests.
+ */
+export const TAKEOVER: unique symbol = Symbol("httpkit.takeover");
+
+/** A response map that takes the connection over. */
+export interface TakeoverResponse extends RingResponse {
+  [TAKEOVER]: (c: Connection, req: RingRequest) => Promise<boolean>;
+}
+
+const LOWER_METHODS: Record<string, string> = {};
+
+function lowerMethod(m: string): string {
+  return LOWER_METHODS[m] ??= m.toLowerCase();
+}
+
+const NOT_FOUND: RingResponse = { status: 404, body: "Not Found" };
+
+/** One accepted connection and its request loop. */
+export class Connection implements GateEntry {
+  gateAt = -1;
+  gatePrev: GateEntry | null = null;
+  gateNext: GateEntry | null = null;
+  /** Read buffer; bytes `[start, end)` are received and not yet parsed. */
+  buf: Uint8Array = new Uint8Array(SMALL_BUFFER);
+  start = 0;
+  end = 0;
+  // Where the search for the end of a partial head resumes.
+  #scan = 0;
+  state: number = State.Head;
+  /** When the state began, on the core's coarse clock. */
+  since: number;
+  closed = false;
+  // Responses queued for one merged write: text not yet encoded, then parts.
+  #text = "";
+  #parts: Uint8Array[] = [];
+  readonly conn: Deno.Conn;
+  readonly core: Core;
+  readonly remoteAddr: string;
+
+  constructor(conn: Deno.Conn, core: Core) {
+    this.conn = conn;
+    this.core = core;
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    this.remoteAddr = addr.hostname ?? "";
+    this.since = core.now;
+  }
+
+  /** Serves requests until the peer leaves or the connection must close. */
+  async run(): Promise<void> {
+    try {
+      for (;;) {
+        if (!(await this.#fill())) break;
+        const more = this.#process();
+        if (more === false || (more !== true && !(await more))) break;
+      }
+    } catch (err) {
+      if (!isDisconnect(err)) this.core.warn("Connection failed", err);
+    } finally {
+      this.destroy();
+    }
+  }
+
+  /** Closes the socket (idempotent). */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.core.gate.release(this);
+    this.core.conns.delete(this);
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Reads more bytes into the buffer; false on EOF. */
+  async #fill(): Promise<boolean> {
+    this.#makeRoom();
+    const gate = this.core.gate;
+    const wait = gate.acquire(this);
+    if (wait !== undefined) await wait;
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.buf.subarray(this.end));
+    } finally {
+      gate.release(this);
+    }
+    if (n === null || this.closed) return false;
+    if (this.state === State.Idle) this.#enter(State.Head);
+    this.end += n;
+    return true;
+  }
+
+  #makeRoom(): void {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      if (this.buf.length > SMALL_BUFFER && this.state === State.Idle) {
+        this.buf = new Uint8Array(SMALL_BUFFER);
+      }
+      return;
+    }
+    if (this.end < this.buf.length) return;
+    if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.end);
+      this.end -= this.start;
+      this.#scan = Math.max(0, this.#scan - this.start);
+      this.start = 0;
+      return;
+    }
+    const bigger = new Uint8Array(this.buf.length * 2);
+    bigger.set(this.buf.subarray(0, this.end));
+    this.buf = bigger;
+  }
+
+  #enter(state: number): void {
+    this.state = state;
+    this.since = this.core.now;
+  }
+
+  /** Handles every complete request in the buffer. */
+  #process(): boolean | Promise<boolean> {
+    const b = this.buf;
+    for (;;) {
+      const s = skipEmptyLines(b, this.start, this.end);
+      this.start = s;
+      if (s === this.end) {
+        this.#enter(State.Idle);
+        break;
+      }
+      const he = findHeadEnd(b, Math.max(s, this.#scan), this.end);
+      let head: RequestHead;
+      try {
+        if (he < 0) {
+          checkPartialHead(b, s, this.end, this.core.limits);
+          this.#scan = Math.max(s, this.end - 3);
+          break;
+        }
+        this.#scan = 0;
+        head = parseRequestHead(b, s, he, this.core.limits);
+      } catch (err) {
+        return this.refuse(err);
+      }
+      this.start = he;
+      const r = this.#request(head);
+      if (r !== true) {
+        return r === false ? this.#finish(false) : this.#resume(r);
+      }
+    }
+    return this.#finish(true);
+  }
+
+  // The rest of #process once an async step is done.
+  async #resume(pending: Promise<boolean>): Promise<boolean> {
+    if (!(await pending)) return this.#finish(false);
+    return this.#process();
+  }
+
+  // Writes out what is queued; closes when `more` is false.
+  #finish(more: boolean): boolean | Promise<boolean> {
+    if (this.#text === "" && this.#parts.length === 0) return more;
+    return this.flush().then(() => more);
+  }
+
+  /** Reads the body (if any), runs the handler and queues its response. */
+  #request(head: RequestHead): boolean | Promise<boolean> {
+    const cl = head.contentLength;
+    if (cl > this.core.maxBody) {
+      return this.refuse(new ProtocolError(413, "Request body too large"));
+    }
+    if (head.chunked || cl > 0) {
+      if (!head.chunked && this.end - this.start >= cl) {
+        const body = this.buf.slice(this.start, this.start + cl);
+        this.start += cl;
+        return this.#dispatch(head, body);
+      }
+      return this.#slowBody(head);
+    }
+    return this.#dispatch(head, null);
+  }
+
+  async #slowBody(head: RequestHead): Promise<boolean> {
+    await this.flush();
+    if (head.expectContinue && this.start === this.end && !head.http10) {
+      await this.write(CONTINUE);
+    }
+    let body: Uint8Array;
+    try {
+      body = head.chunked
+        ? await this.#readChunked()
+        : await this.#readLength(head.contentLength);
+    } catch (err) {
+      if (err instanceof ProtocolError) return this.refuse(err);
+      throw err;
+    }
+    const r = this.#dispatch(head, body);
+    return r === true || r === false ? r : await r;
+  }
+
+  async #readLength(length: number): Promise<Uint8Array> {
+    const body = new Uint8Array(length);
+    let have = Math.min(length, this.end - this.start);
+    body.set(this.buf.subarray(this.start, this.start + have));
+    this.start += have;
+    this.#enter(State.Body);
+    while (have < length) {
+      const n = await this.#readInto(body.subarray(have));
+      if (n === null) throw new Disconnect();
+      have += n;
+      this.since = this.core.now;
+    }
+    return body;
+  }
+
+  async #readChunked(): Promise<Uint8Array> {
+    const dec = new ChunkedDecoder(
+      this.core.limits.maxLine,
+      this.core.limits.maxHeaderBytes,
+    );
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    const max = this.core.maxBody;
+    const sink = (d: Uint8Array): void => {
+      total += d.length;
+      if (total > max) throw new ProtocolError(413, "Request body too large");
+      parts.push(d.slice());
+    };
+    this.#enter(State.Body);
+    for (;;) {
+      this.start = dec.decode(this.buf, this.start, this.end, sink);
+      if (dec.done) break;
+      this.start = this.end = 0;
+      const n = await this.#readInto(this.buf);
+      if (n === null) throw new Disconnect();
+      this.end = n;
+      this.since = this.core.now;
+    }
+    return concat(parts, total);
+  }
+
+  async #readInto(target: Uint8Array): Promise<number | null> {
+    const gate = this.core.gate;
+    const wait = gate.acquire(this);
+    if (wait !== undefined) await wait;
+    try {
+      return await this.conn.read(target);
+    } finally {
+      gate.release(this);
+    }
+  }
+
+  #dispatch(
+    head: RequestHead,
+    body: Uint8Array | null,
+  ): boolean | Promise<boolean> {
+    const req = this.ringRequest(head, body);
+    this.#enter(State.Handler);
+    let res;
+    try {
+      res = this.core.handler(req);
+    } catch (err) {
+      return this.#handlerFailed(err, req, head);
+    }
+    if (
+      res !== null && typeof res === "object" &&
+      typeof (res as Promise<unknown>).then === "function"
+    ) {
+      return this.#awaitHandler(
+        res as Promise<RingResponse | null | undefined>,
+        req,
+        head,
+      );
+    }
+    return this.respond(req, head, res as RingResponse | null | undefined);
+  }
+
+  async #awaitHandler(
+    p: Promise<RingResponse | null | undefined | void>,
+    req: RingRequest,
+    head: RequestHead,
+  ): Promise<boolean> {
+    // Queued responses of earlier pipelined requests go out meanwhile.
+    const flushing = this.flush();
+    let res;
+    try {
+      res = await p;
+    } catch (err) {
+      await flushing;
+      return this.#handlerFailed(err, req, head);
+    }
+    await flushing;
+    const r = this.respond(req, head, res ?? null);
+    return r === true || r === false ? r : await r;
+  }
+
+  #handlerFailed(
+    err: unknown,
+    req: RingRequest,
+    head: RequestHead,
+  ): boolean | Promise<boolean> {
+    this.core.error(err, req);
+    return this.respond(req, head, {
+      status: 500,
+      body: "Internal Server Error",
+    });
+  }
+
+  /** Builds the Ring request map. */
+  ringRequest(head: RequestHead, body: Uint8Array | null): RingRequest {
+    const h = head.headers;
+    const ct = h["content-type"];
+    let contentType: string | null = null;
+    let charset: string | null = null;
+    if (ct !== undefined) {
+      const semi = ct.indexOf(";");
+      contentType = (semi === -1 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+      if (semi !== -1) {
+        const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct);
+        if (m !== null) charset = m[1].toLowerCase();
+      }
+    }
+    const core = this.core;
+    return {
+      serverPort: core.port,
+      serverName: serverName(head.authority, core.hostname),
+      remoteAddr: this.remoteAddr,
+      uri: head.path,
+      queryString: head.query,
+      scheme: core.scheme,
+      requestMethod: lowerMethod(head.method),
+      protocol: head.http10 ? "HTTP/1.0" : "HTTP/1.1",
+      headers: h,
+      contentType,
+      contentLength: head.contentLength >= 0 ? head.contentLength : null,
+      characterEncoding: charset,
+      body,
+      websocket: h["upgrade"] !== undefined &&
+        hasToken(h["upgrade"], "websocket") &&
+        hasToken(head.connection ?? undefined, "upgrade"),
+      [CONN]: { conn: this, head },
+    } as RingRequest;
+  }
+
+  /**
+   * Queues (or streams) the response to `head`. Returns whether the
+   * connection stays open for more requests.
+   */
+  respond(
+    req: RingRequest | null,
+    head: RequestHead,
+    res: RingResponse | null | undefined | void,
+  ): boolean | Promise<boolean> {
+    if (res === null || res === undefined) res = NOT_FOUND;
+    if (TAKEOVER in res) return this.#takeover(res as TakeoverResponse, req!);
+    try {
+      return this.#queue(head, res);
+    } catch (err) {
+      this.core.error(err, req);
+      if (res.status === 500 && res.body === "Internal Server Error") {
+        return false;
+      }
+      return this.#queue(head, { status: 500, body: "Internal Server Error" });
+    }
+  }
+
+  async #takeover(res: TakeoverResponse, req: RingRequest): Promise<boolean> {
+    await this.flush();
+    this.#enter(State.Taken);
+    const more = await res[TAKEOVER](this, req);
+    if (more) this.#enter(State.Idle);
+    return more && !this.core.stopping;
+  }
+
+  #queue(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
+    const status = res.status ?? 200;
+    const flags = newFlags();
+    let h = statusLine(status) + userHeaders(res.headers, flags);
+    if (!flags.date) h += dateHeader();
+    if (!flags.server) h += this.core.serverLine;
+    const keepAlive = head.keepAlive && !flags.close && !this.core.stopping;
+    if (!keepAlive) h += "Connection: close\r\n";
+    else if (head.http10) h += "Connection: keep-alive\r\n";
+    const noBody = head.method === "HEAD" || status < 200 || status === 204 ||
+      status === 205 || status === 304;
+    let body = res.body;
+    if (typeof body === "string" && body.length > MERGE_LIMIT / 4) {
+      body = encoder.encode(body);
+    } else if (body instanceof ArrayBuffer) body = new Uint8Array(body);
+    if (
+      body === null || body === undefined || typeof body === "string" ||
+      body instanceof Uint8Array
+    ) {
+      const len = body === null || body === undefined
+        ? 0
+        : typeof body === "string"
+        ? utf8Length(body)
+        : body.length;
+      h += fixedFraming(
+        status,
+        head.method === "HEAD",
+        len,
+        flags.contentLength,
+        body != null,
+      ) + "\r\n";
+      this.#queueHead(h);
+      if (!noBody && len > 0) {
+        if (typeof body === "string") this.#text += body;
+        else this.#queueBytes(body as Uint8Array);
+      }
+      if (!keepAlive) return this.flush().then(() => false);
+      if (this.#text.length + this.#partsLength() > MERGE_LIMIT) {
+        return this.flush().then(() => true);
+      }
+      return true;
+    }
+    return this.#stream(
+      head,
+      h,
+      body as StreamingBody,
+      noBody,
+      keepAlive,
+      flags.contentLength,
+    );
+  }
+
+  async #stream(
+    head: RequestHead,
+    h: string,
+    body: StreamingBody,
+    noBody: boolean,
+    keepAlive: boolean,
+    userLength: number,
+  ): Promise<boolean> {
+    const src = await openBody(body);
+    const length = src.length >= 0 ? src.length : userLength;
+    if (noBody) {
+      await src.cancel();
+      const cl = length >= 0 && head.method === "HEAD"
+        ? `Content-Length: ${length}\r\n`
+        : "";
+      this.#queueHead(h + cl + "\r\n");
+      await this.flush();
+      return keepAlive;
+    }
+    let chunked = false;
+    let more = keepAlive;
+    if (length >= 0) h += `Content-Length: ${length}\r\n`;
+    else if (head.http10) {
+      // HTTP/1.0 has no chunked coding: the body ends when the connection does.
+      if (more) {
+        h = h.replace("Connection: keep-alive\r\n", "Connection: close\r\n");
+      }
+      more = false;
+    } else {
+      h += "Transfer-Encoding: chunked\r\n";
+      chunked = true;
+    }
+    this.#queueHead(h + "\r\n");
+    await this.flush();
+    try {
+      await pump(src, this, chunked, length);
+    } catch (err) {
+      // The head is out, so no error response can follow: cut the connection
+      // and let the peer see a truncated body.
+      if (!isDisconnect(err)) this.core.error(err, null);
+      return false;
+    }
+    return more;
+  }
+
+  #queueHead(h: string): void {
+    for (let i = 0; i < h.length; i++) {
+      if (h.charCodeAt(i) > 0x7f) {
+        this.#queueBytes(latin1Bytes(h));
+        return;
+      }
+    }
+    this.#text += h;
+  }
+
+  #queueBytes(b: Uint8Array): void {
+    if (this.#text !== "") {
+      this.#parts.push(encoder.encode(this.#text));
+      this.#text = "";
+    }
+    this.#parts.push(b);
+  }
+
+  #partsLength(): number {
+    let n = 0;
+    for (const p of this.#parts) n += p.length;
+    return n;
+  }
+
+  /** Writes everything queued, merged into one write. */
+  flush(): Promise<void> {
+    let out: Uint8Array;
+    if (this.#parts.length === 0) {
+      if (this.#text === "") return Promise.resolve();
+      out = encoder.encode(this.#text);
+    } else {
+      if (this.#text !== "") this.#parts.push(encoder.encode(this.#text));
+      out = this.#parts.length === 1
+        ? this.#parts[0]
+        : concat(this.#parts, this.#partsLength());
+      this.#parts = [];
+    }
+    this.#text = "";
+    return this.write(out);
+  }
+
+  /** Writes all of `b`, looping on partial writes. */
+  async write(b: Uint8Array): Promise<void> {
+    const prev = this.state;
+    this.#enter(State.Write);
+    let off = await this.conn.write(b);
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+    if (this.state === State.Write) {
+      this.state = prev;
+      this.since = this.core.now;
+    }
+  }
+
+  /**
+   * Answers a request that cannot be served (bad input, limits) with a short
+   * reason and `Connection: close`, then closes.
+   */
+  refuse(err: unknown): Promise<boolean> {
+    if (!(err instanceof ProtocolError)) throw err;
+    this.core.warn(
+      `Refused request from ${this.remoteAddr}: ${err.status} ${err.message}`,
+    );
+    return this.sendError(err.status, err.message).then(() => false);
+  }
+
+  /** Writes a complete error response with `Connection: close`. */
+  sendError(status: number, reason: string): Promise<void> {
+    const text = `${reason || STATUS_TEXT[status] || "Error"}\n`;
+    const h = statusLine(status) + dateHeader() + this.core.serverLine +
+      "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" +
+      `Content-Length: ${utf8Length(text)}\r\n\r\n`;
+    this.#queueHead(h);
+    this.#text += text;
+    return this.flush();
+  }
+}
+
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+function fixedFraming(
+  status: number,
+  isHead: boolean,
+  len: number,
+  userLength: number,
+  hasBody: boolean,
+): string {
+  if (status < 200 || status === 204) return "";
+  if (status === 304) {
+    return userLength >= 0 ? `Content-Length: ${userLength}\r\n` : "";
+  }
+  if (status === 205) return "Content-Length: 0\r\n";
+  if (isHead && !hasBody && userLength >= 0) {
+    return `Content-Length: ${userLength}\r\n`;
+  }
+  return `Content-Length: ${len}\r\n`;
+}
+
+function serverName(authority: string | null, fallback: string): string {
+  if (authority === null) return fallback;
+  if (authority.charCodeAt(0) === 0x5b) {
+    const close = authority.indexOf("]");
+    return authority.slice(0, close + 1);
+  }
+  const colon = authority.indexOf(":");
+  return colon === -1 ? authority : authority.slice(0, colon);
+}
+
+/** UTF-8 length of a string, as TextEncoder would encode it. */
+export function utf8Length(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 2;
+        i++;
+      } else n += 2;
+    } else n += 2;
+  }
+  return n;
+}
+
+/** Joins byte arrays. */
+export function concat(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** The peer went away mid-request. */
+class Disconnect extends Error {
+  constructor() {
+    super("Peer closed the connection");
+  }
+}
+
+/** Errors that only mean the peer is gone. */
+export function isDisconnect(err: unknown): boolean {
+  return err instanceof Disconnect || err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.UnexpectedEof;
+}

@@ -1,0 +1,286 @@
+// The listener: accepts connections, runs their loops, enforces timeouts
+// with one coarse sweep timer, and stops gracefully.
+
+import { ReadGate } from "./_gate.ts";
+import { delay, unrefInterval } from "./_timers.ts";
+import { Connection, type Core, isDisconnect, State } from "./connection.ts";
+import type { Handler, RingRequest, Server, ServerOptions } from "./types.ts";
+
+const DEFAULTS = {
+  ip: "0.0.0.0",
+  port: 8090,
+  maxBody: 8 * 1024 * 1024,
+  maxLine: 8192,
+  maxHeaderBytes: 64 * 1024,
+  serverHeader: "http-kit",
+  headerTimeout: 30_000,
+  idleTimeout: 60_000,
+  bodyTimeout: 60_000,
+  writeTimeout: 60_000,
+};
+
+function defaultError(err: unknown, req: RingRequest | null): void {
+  const where = req ? ` (${req.requestMethod.toUpperCase()} ${req.uri})` : "";
+  console.error(`httpkit: error${where}:`, err);
+}
+
+function positive(name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !(v > 0)) {
+    throw new RangeError(
+      `Option ${name} must be a positive number: received ${v}`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Starts an HTTP/1.1 server that calls a Ring-style handler for every
+ * request. It is bound when this returns.
+ *
+ * @param handler Gets the request map, returns the response map (or a
+ * Promise of it); `null`/`undefined` answers 404, a throw answers 500.
+ * @param options Address, limits, timeouts and loggers; see
+ * {@linkcode ServerOptions}.
+ * @returns The running {@linkcode Server}.
+ *
+ * @example Hello server
+ * ```ts
+ * import { runServer } from "@httpkit/httpkit";
+ *
+ * const server = runServer(() => ({ body: "Hello, World!" }), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.port}/`);
+ * console.assert((await res.text()) === "Hello, World!");
+ * await server.stop();
+ * ```
+ */
+export function runServer(
+  handler: Handler,
+  options: ServerOptions = {},
+): Server {
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `Handler must be a function: received ${typeof handler}`,
+    );
+  }
+  const o = { ...DEFAULTS, ...options };
+  const listener: Deno.TcpListener = Deno.listen({
+    hostname: o.ip,
+    port: o.port ?? DEFAULTS.port,
+    transport: "tcp",
+  });
+  const addr = listener.addr as Deno.NetAddr;
+  const timeouts = {
+    header: positive(
+      "headerTimeout",
+      options.headerTimeout,
+      DEFAULTS.headerTimeout,
+    ),
+    idle: positive("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout),
+    body: positive("bodyTimeout", options.bodyTimeout, DEFAULTS.bodyTimeout),
+    write: positive(
+      "writeTimeout",
+      options.writeTimeout,
+      DEFAULTS.writeTimeout,
+    ),
+  };
+  const warn = options.warnLogger ?? (() => {});
+  const core: Core = {
+    handler,
+    limits: {
+      maxLine: positive("maxLine", options.maxLine, DEFAULTS.maxLine),
+      maxHeaderBytes: positive(
+        "maxHeaderBytes",
+        options.maxHeaderBytes,
+        DEFAULTS.maxHeaderBytes,
+      ),
+    },
+    maxBody: positive("maxBody", options.maxBody, DEFAULTS.maxBody),
+    serverLine: o.serverHeader === null ? "" : `Server: ${o.serverHeader}\r\n`,
+    port: addr.port,
+    hostname: addr.hostname,
+    scheme: "http",
+    gate: new ReadGate(),
+    now: performance.now(),
+    stopping: false,
+    conns: new Set(),
+    error: options.errorLogger ?? defaultError,
+    warn,
+  };
+  if (
+    o.serverHeader !== null &&
+    !/^[\x21-\x7e][\x20-\x7e]*$/.test(String(o.serverHeader))
+  ) {
+    listener.close();
+    throw new TypeError(
+      `Invalid serverHeader: ${JSON.stringify(o.serverHeader)}`,
+    );
+  }
+  return new ServerImpl(listener, core, timeouts, options);
+}
+
+interface Timeouts {
+  header: number;
+  idle: number;
+  body: number;
+  write: number;
+}
+
+class ServerImpl implements Server {
+  readonly port: number;
+  readonly hostname: string;
+  status: "running" | "stopping" | "stopped" = "running";
+  readonly finished: Promise<void>;
+  #listener: Deno.TcpListener;
+  #core: Core;
+  #timeouts: Timeouts;
+  #sweep: number;
+  #accepting: Promise<void>;
+  #done!: () => void;
+  #stopping: Promise<void> | null = null;
+  #loops = new Set<Promise<void>>();
+
+  constructor(
+    listener: Deno.TcpListener,
+    core: Core,
+    timeouts: Timeouts,
+    options: ServerOptions,
+  ) {
+    this.#listener = listener;
+    this.#core = core;
+    this.#timeouts = timeouts;
+    this.port = core.port;
+    this.hostname = core.hostname;
+    this.finished = new Promise((r) => (this.#done = r));
+    const min = Math.min(
+      timeouts.header,
+      timeouts.idle,
+      timeouts.body,
+      timeouts.write,
+    );
+    this.#sweep = unrefInterval(
+      () => this.#expire(),
+      Math.min(1000, Math.max(10, min / 4)),
+    );
+    this.#accepting = this.#accept();
+    options.signal?.addEventListener("abort", () => this.stop(), {
+      once: true,
+    });
+    options.onListen?.({ hostname: this.hostname, port: this.port });
+  }
+
+  async #accept(): Promise<void> {
+    const core = this.#core;
+    for (;;) {
+      let conn: Deno.TcpConn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (err) {
+        if (
+          this.status !== "running" || err instanceof Deno.errors.BadResource
+        ) return;
+        // Out of file descriptors and the like: back off, keep serving.
+        core.warn("Accept failed", err);
+        await delay(50).promise;
+        continue;
+      }
+      if (this.status !== "running") {
+        conn.close();
+        continue;
+      }
+      try {
+        conn.setNoDelay(true);
+      } catch {
+        // a socket that is already gone fails in run() just as well
+      }
+      const c = new Connection(conn, core);
+      core.conns.add(c);
+      const loop = c.run().catch((err) => {
+        if (!isDisconnect(err)) core.warn("Connection loop failed", err);
+      });
+      this.#loops.add(loop);
+      loop.finally(() => this.#loops.delete(loop));
+    }
+  }
+
+  // Closes connections whose state outlived its timeout.
+  #expire(): void {
+    const core = this.#core;
+    const now = (core.now = performance.now());
+    const t = this.#timeouts;
+    for (const c of core.conns) {
+      const age = now - c.since;
+      switch (c.state) {
+        case State.Idle:
+          if (age > t.idle) c.destroy();
+          break;
+        case State.Head:
+          if (age > t.header) this.#timeout(c, c.start === c.end);
+          break;
+        case State.Body:
+          if (age > t.body) this.#timeout(c, false);
+          break;
+        case State.Write:
+          if (age > t.write) c.destroy();
+          break;
+      }
+    }
+  }
+
+  // A request that did not arrive in time gets 408; a silent connection is
+  // just closed.
+  #timeout(c: Connection, silent: boolean): void {
+    if (silent) {
+      c.destroy();
+      return;
+    }
+    c.state = State.Write;
+    c.since = this.#core.now;
+    c.sendError(408, "Request timeout").catch(() => {}).finally(() =>
+      c.destroy()
+    );
+  }
+
+  stop(options: { timeout?: number } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options.timeout ?? 100);
+    return this.#stopping;
+  }
+
+  async #stop(timeout: number): Promise<void> {
+    const core = this.#core;
+    this.status = "stopping";
+    core.stopping = true;
+    try {
+      this.#listener.close();
+    } catch {
+      // already closed
+    }
+    await this.#accepting;
+    const deadline = performance.now() + timeout;
+    while (core.conns.size > 0) {
+      for (const c of core.conns) {
+        if (
+          c.state === State.Idle ||
+          (c.state === State.Head && c.start === c.end)
+        ) c.destroy();
+      }
+      if (core.conns.size === 0 || performance.now() >= deadline) break;
+      await new Promise((r) =>
+        setTimeout(r, Math.min(10, Math.max(1, deadline - performance.now())))
+      );
+    }
+    for (const c of core.conns) c.destroy();
+    // Let the loops see their sockets closed before reporting stopped; a
+    // handler that never settles cannot hold the stop forever.
+    const grace = delay(Math.max(50, timeout));
+    await Promise.race([Promise.allSettled([...this.#loops]), grace.promise]);
+    grace.cancel();
+    clearInterval(this.#sweep);
+    core.gate.dispose();
+    this.status = "stopped";
+    this.#done();
+  }
+}

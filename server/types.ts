@@ -1,0 +1,130 @@
+import type { OutHeaders } from "../http1/serialize.ts";
+
+/**
+ * The Ring request map a handler receives: plain data, no methods.
+ *
+ * Header names are lower-case; a repeated field is joined with `,` (Cookie
+ * with `;`). The body is read whole before the handler runs (up to
+ * `maxBody`), as a `Uint8Array`, or is `null` when the request has none.
+ */
+export interface RingRequest {
+  /** Port the server listens on. */
+  serverPort: number;
+  /** Host name the client asked for (Host header without the port). */
+  serverName: string;
+  /** IP address of the socket peer. X-Forwarded-For is not trusted. */
+  remoteAddr: string;
+  /** Path of the request target, as sent (not decoded). */
+  uri: string;
+  /** Query after `?`, or null when the target has no `?`. */
+  queryString: string | null;
+  /** `"http"`, or `"https"` on a TLS listener. */
+  scheme: "http" | "https";
+  /** Lower-case method: `"get"`, `"post"`... */
+  requestMethod: string;
+  /** `"HTTP/1.1"` or `"HTTP/1.0"`. */
+  protocol: "HTTP/1.1" | "HTTP/1.0";
+  /** Header fields, lower-case names. */
+  headers: Record<string, string>;
+  /** Media type of the body without parameters, lower-case, or null. */
+  contentType: string | null;
+  /** Declared Content-Length, or null. */
+  contentLength: number | null;
+  /** The `charset` parameter of Content-Type, or null. */
+  characterEncoding: string | null;
+  /** The whole request body, or null when there is none. */
+  body: Uint8Array | null;
+  /** `true` when the request asks for a WebSocket upgrade. */
+  websocket: boolean;
+}
+
+/**
+ * What a response body may be. Strings go out as UTF-8. Streams, iterables
+ * and files are written as they come, with backpressure, chunked when the
+ * length is unknown; a `Deno.FsFile` is closed once sent.
+ */
+export type ResponseBody =
+  | string
+  | Uint8Array
+  | ArrayBuffer
+  | ReadableStream<Uint8Array | string>
+  | Iterable<Uint8Array | string>
+  | AsyncIterable<Uint8Array | string>
+  | Blob
+  | Deno.FsFile
+  | null
+  | undefined;
+
+/** The Ring response map a handler returns. */
+export interface RingResponse {
+  /** HTTP status; defaults to 200. */
+  status?: number;
+  /**
+   * Header fields; an array value becomes repeated lines. Content-Length,
+   * Transfer-Encoding and Connection are computed by the server (a
+   * Content-Length given with a stream body is kept and enforced).
+   */
+  headers?: OutHeaders | Headers;
+  /** The body; see {@linkcode ResponseBody}. */
+  body?: ResponseBody;
+}
+
+/** A Ring handler: a request map in, a response map (or its Promise) out. */
+export type Handler = (
+  req: RingRequest,
+) =>
+  | RingResponse
+  | null
+  | undefined
+  | void
+  | Promise<RingResponse | null | undefined | void>;
+
+/** Options of {@linkcode runServer}, with http-kit's defaults. */
+export interface ServerOptions {
+  /** Address to bind. Default `"0.0.0.0"`. */
+  ip?: string;
+  /** Port to bind; 0 picks a free one. Default 8090. */
+  port?: number;
+  /** Largest request body in bytes; larger gets 413. Default 8 MiB. */
+  maxBody?: number;
+  /** Longest request line or header line; longer gets 414. Default 8192. */
+  maxLine?: number;
+  /** Largest request head; larger gets 431. Default 64 KiB. */
+  maxHeaderBytes?: number;
+  /** `Server` header value; `null` leaves it out. Default `"http-kit"`. */
+  serverHeader?: string | null;
+  /** A request head must arrive within this many ms, else 408. Default 30000. */
+  headerTimeout?: number;
+  /** A keep-alive connection may stay quiet this many ms. Default 60000. */
+  idleTimeout?: number;
+  /** Longest wait for more request-body bytes, in ms, else 408. Default 60000. */
+  bodyTimeout?: number;
+  /** Longest wait for the peer to take written bytes, in ms. Default 60000. */
+  writeTimeout?: number;
+  /** Called with errors of handlers and of writing responses. */
+  errorLogger?: (err: unknown, req: RingRequest | null) => void;
+  /** Called with warnings (refused requests, dropped connections). */
+  warnLogger?: (message: string, err?: unknown) => void;
+  /** Called once the server listens. */
+  onListen?: (addr: { hostname: string; port: number }) => void;
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+}
+
+/** A running server. */
+export interface Server {
+  /** The bound port (useful with `port: 0`). */
+  readonly port: number;
+  /** The bound address. */
+  readonly hostname: string;
+  /** `"running"`, then `"stopping"` during `stop`, then `"stopped"`. */
+  readonly status: "running" | "stopping" | "stopped";
+  /** Resolves once the server has stopped. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting, closes idle keep-alive connections, lets requests in
+   * flight finish for up to `timeout` ms (default 100), then closes the rest.
+   * Resolves when every connection is closed.
+   */
+  stop(options?: { timeout?: number }): Promise<void>;
+}
