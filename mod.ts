@@ -38,3 +38,5 @@ export type {
   ChannelMessage,
   CloseStatus,
 } from "./channel.ts";
+export { asChannel } from "./server/channel.ts";
+export type { ChannelOptions } from "./server/channel.ts";

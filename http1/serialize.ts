@@ -143,3 +143,13 @@ export function latin1Bytes(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
+
+const asciiEncoder = new TextEncoder();
+
+/** Bytes of a head string: latin1, so obs-text bytes go out unchanged. */
+export function encodeHead(s: string): Uint8Array {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) return latin1Bytes(s);
+  }
+  return asciiEncoder.encode(s);
+}

@@ -63,6 +63,8 @@ export interface Core {
   now: number;
   stopping: boolean;
   conns: Set<Connection>;
+  /** Open channels, told when the server stops. */
+  channels: Set<{ serverClose(): void }>;
   error(err: unknown, req: RingRequest | null): void;
   warn(message: string, err?: unknown): void;
 }
@@ -101,6 +103,8 @@ export class Connection implements GateEntry {
   end = 0;
   // Where the search for the end of a partial head resumes.
   #scan = 0;
+  // A read under way, shared by the request loop and channels.
+  #ahead: Promise<number | null> | null = null;
   state: number = State.Head;
   /** When the state began, on the core's coarse clock. */
   since: number;
@@ -150,20 +154,35 @@ export class Connection implements GateEntry {
 
   /** Reads more bytes into the buffer; false on EOF. */
   async #fill(): Promise<boolean> {
+    const n = await this.readMore();
+    if (n === null || this.closed) return false;
+    if (this.state === State.Idle) this.#enter(State.Head);
+    return true;
+  }
+
+  /**
+   * Reads more bytes into the buffer (joining a read already under way), so
+   * a channel can notice a peer that leaves while the request loop waits.
+   *
+   * @returns The count read, or null at EOF.
+   */
+  readMore(): Promise<number | null> {
+    return this.#ahead ??= this.#read();
+  }
+
+  async #read(): Promise<number | null> {
     this.#makeRoom();
     const gate = this.core.gate;
     const wait = gate.acquire(this);
     if (wait !== undefined) await wait;
-    let n: number | null;
     try {
-      n = await this.conn.read(this.buf.subarray(this.end));
+      const n = await this.conn.read(this.buf.subarray(this.end));
+      if (n !== null) this.end += n;
+      return n;
     } finally {
       gate.release(this);
+      this.#ahead = null;
     }
-    if (n === null || this.closed) return false;
-    if (this.state === State.Idle) this.#enter(State.Head);
-    this.end += n;
-    return true;
   }
 
   #makeRoom(): void {
@@ -445,15 +464,33 @@ export class Connection implements GateEntry {
     return more && !this.core.stopping;
   }
 
-  #queue(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
-    const status = res.status ?? 200;
+  /**
+   * Starts a response head: status line, user headers, Date, Server and
+   * Connection. The caller adds the framing field and the blank line.
+   *
+   * @throws {ProtocolError} 500 for an invalid status or header.
+   */
+  startHead(
+    head: RequestHead,
+    status: number,
+    headers: RingResponse["headers"],
+  ): { text: string; keepAlive: boolean; userLength: number } {
     const flags = newFlags();
-    let h = statusLine(status) + userHeaders(res.headers, flags);
+    let h = statusLine(status) + userHeaders(headers, flags);
     if (!flags.date) h += dateHeader();
     if (!flags.server) h += this.core.serverLine;
     const keepAlive = head.keepAlive && !flags.close && !this.core.stopping;
     if (!keepAlive) h += "Connection: close\r\n";
     else if (head.http10) h += "Connection: keep-alive\r\n";
+    return { text: h, keepAlive, userLength: flags.contentLength };
+  }
+
+  #queue(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
+    const status = res.status ?? 200;
+    const start = this.startHead(head, status, res.headers);
+    let h = start.text;
+    const keepAlive = start.keepAlive;
+    const flags = { contentLength: start.userLength };
     const noBody = head.method === "HEAD" || status < 200 || status === 204 ||
       status === 205 || status === 304;
     let body = res.body;

@@ -107,6 +107,7 @@ export function runServer(
     now: performance.now(),
     stopping: false,
     conns: new Set(),
+    channels: new Set(),
     error: options.errorLogger ?? defaultError,
     warn,
   };
@@ -259,6 +260,7 @@ class ServerImpl implements Server {
       // already closed
     }
     await this.#accepting;
+    for (const ch of [...core.channels]) ch.serverClose();
     const deadline = performance.now() + timeout;
     while (core.conns.size > 0) {
       for (const c of core.conns) {
