@@ -1,7 +1,7 @@
-// The smallest httpkit app: `deno run --allow-net examples/hello.ts`.
+// The smallest httpkit app: `deno run --allow-net examples/hello.ts [port]`.
 import { runServer } from "../mod.ts";
 
-const port = Number(Deno.env.get("PORT") ?? 8090);
+const port = Number(Deno.args[0] ?? 8090);
 const server = runServer((req) => ({
   status: 200,
   headers: { "content-type": "text/plain; charset=utf-8" },
