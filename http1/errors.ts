@@ -9,6 +9,8 @@ export class ProtocolError extends Error {
   readonly status: number;
 
   /**
+   * Creates an error that answers with `status`.
+   *
    * @param status The HTTP status that answers this error.
    * @param message A short reason, sent as the response body.
    */

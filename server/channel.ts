@@ -19,7 +19,7 @@ import {
   TAKEOVER,
   type TakeoverResponse,
 } from "./connection.ts";
-import type { RingRequest } from "./types.ts";
+import type { RingRequest, RingResponse } from "./types.ts";
 
 const encoder = new TextEncoder();
 
@@ -100,9 +100,9 @@ export function asChannel(
   req: RingRequest,
   handlers: ChannelHandlers = {},
   options: ChannelOptions = {},
-): TakeoverResponse {
+): RingResponse {
   const link = connOf(req);
-  return {
+  const res: TakeoverResponse = {
     status: 101,
     [TAKEOVER]: (): Promise<boolean> => {
       if (req.websocket) {
@@ -114,6 +114,7 @@ export function asChannel(
       return new HttpChannel(link, handlers, options).run();
     },
   };
+  return res;
 }
 
 const NOT_STARTED = 0, STREAMING = 1, DONE = 2;
