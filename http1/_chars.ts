@@ -3,7 +3,10 @@
 
 /** 1 for a tchar (token character). */
 export const TOKEN: Uint8Array = new Uint8Array(256);
-/** 1 for a byte allowed inside a field value (VCHAR, SP, HTAB, obs-text). */
+/**
+ * Non-zero for a byte allowed inside a field value: 1 for VCHAR, SP and HTAB,
+ * 2 for obs-text (0x80-0xFF).
+ */
 export const FIELD_VALUE: Uint8Array = new Uint8Array(256);
 /** 1 for a byte allowed in a request-target (visible ASCII). */
 export const TARGET: Uint8Array = new Uint8Array(256);
@@ -12,7 +15,11 @@ export const LOWER: Uint8Array = new Uint8Array(256);
 
 for (let i = 0; i < 256; i++) {
   LOWER[i] = i >= 0x41 && i <= 0x5a ? i + 0x20 : i;
-  FIELD_VALUE[i] = (i >= 0x20 && i !== 0x7f) || i === 0x09 ? 1 : 0;
+  FIELD_VALUE[i] = i >= 0x80
+    ? 2
+    : (i >= 0x20 && i !== 0x7f) || i === 0x09
+    ? 1
+    : 0;
   TARGET[i] = i > 0x20 && i < 0x7f ? 1 : 0;
 }
 for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1;
@@ -47,11 +54,23 @@ export function isToken(s: string): boolean {
 
 /** Returns `true` when `s` may be sent as a field value (no CR, LF, NUL...). */
 export function isFieldValue(s: string): boolean {
+  return fieldValueKind(s) !== 0;
+}
+
+/**
+ * Classifies a field value to send: 0 when it must be refused (CR, LF, NUL,
+ * other controls, chars above 255), 1 for ASCII, 2 when it has latin1 chars.
+ */
+export function fieldValueKind(s: string): number {
+  let kind = 1;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c > 255 || FIELD_VALUE[c] === 0) return false;
+    if (c > 255) return 0;
+    const v = FIELD_VALUE[c];
+    if (v === 0) return 0;
+    kind |= v;
   }
-  return true;
+  return kind === 1 ? 1 : 2;
 }
 
 /** Splits a comma-separated header value into trimmed, lower-cased tokens. */

@@ -150,7 +150,7 @@ export class ChunkedDecoder {
         c !== 0x3b && c !== 0x3d && c !== 0x22 && c !== 0x5c &&
         TOKEN[c] !== 1 && c !== SP && c !== HTAB
       ) {
-        if (FIELD_VALUE[c] !== 1 || c < 0x20) {
+        if (FIELD_VALUE[c] === 0) {
           throw new ProtocolError(400, "Invalid chunk extension");
         }
       }
@@ -203,7 +203,7 @@ export class ChunkedDecoder {
     let ve = l.length;
     while (ve > vs && (l[ve - 1] === SP || l[ve - 1] === HTAB)) ve--;
     for (let j = vs; j < ve; j++) {
-      if (FIELD_VALUE[l[j]] !== 1) {
+      if (FIELD_VALUE[l[j]] === 0) {
         throw new ProtocolError(400, "Invalid trailer value");
       }
     }

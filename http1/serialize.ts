@@ -1,7 +1,7 @@
 // Serialising message heads. Heads are built as latin1 strings (every char
 // one byte) so a whole batch of responses can be encoded with one call.
 
-import { isFieldValue, isToken } from "./_chars.ts";
+import { fieldValueKind, isToken } from "./_chars.ts";
 import { ProtocolError } from "./errors.ts";
 import { STATUS_TEXT } from "./status.ts";
 
@@ -52,6 +52,8 @@ export interface HeaderFlags {
   contentLength: number;
   /** A `Connection: close` was given. */
   close: boolean;
+  /** A value has chars above 0x7f: the head must be encoded as latin1. */
+  latin1: boolean;
 }
 
 /**
@@ -80,7 +82,9 @@ export function userHeaders(
         `Invalid header name: ${JSON.stringify(name)}`,
       );
     }
-    if (!isFieldValue(value)) {
+    const kind = fieldValueKind(value);
+    if (kind === 2) flags.latin1 = true;
+    else if (kind === 0) {
       throw new ProtocolError(
         500,
         `Invalid value for header ${name}: ${
@@ -134,6 +138,7 @@ export function newFlags(): HeaderFlags {
     contentType: false,
     contentLength: -1,
     close: false,
+    latin1: false,
   };
 }
 

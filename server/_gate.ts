@@ -13,7 +13,7 @@ import { unrefInterval } from "./_timers.ts";
 
 /** A party that holds a read slot: connections link themselves in. */
 export interface GateEntry {
-  /** When the slot was taken (performance.now()), or -1 when not held. */
+  /** The gate's tick when the slot was taken, or -1 when not held. */
   gateAt: number;
   gatePrev: GateEntry | null;
   gateNext: GateEntry | null;
@@ -30,6 +30,9 @@ export class ReadGate {
   #waiters: (() => void)[] = [];
   #first = 0;
   #timer = 0;
+  // Advanced by the sweep, which runs only while someone waits: cheaper than
+  // reading a clock on every read.
+  #tick = 0;
 
   constructor(max = 96, idleMs = 20) {
     this.#max = max;
@@ -65,7 +68,7 @@ export class ReadGate {
   }
 
   #hold(e: GateEntry): void {
-    e.gateAt = performance.now();
+    e.gateAt = this.#tick;
     e.gatePrev = this.#tail;
     e.gateNext = null;
     if (this.#tail === null) this.#head = e;
@@ -114,9 +117,10 @@ export class ReadGate {
       this.#first = 0;
       return;
     }
-    const limit = performance.now() - this.#idleMs;
+    // Two ticks of idleMs/2: held for at least idleMs/2, at most idleMs.
+    const limit = ++this.#tick - 2;
     while (
-      this.#head !== null && this.#head.gateAt < limit &&
+      this.#head !== null && this.#head.gateAt <= limit &&
       this.#first < this.#waiters.length
     ) {
       this.#unlink(this.#head);

@@ -128,9 +128,14 @@ export class Connection implements GateEntry {
   async run(): Promise<void> {
     try {
       for (;;) {
-        if (!(await this.#fill())) break;
-        const more = this.#process();
-        if (more === false || (more !== true && !(await more))) break;
+        const n = await (this.#ahead ?? this.readMore());
+        if (n === null || this.closed) break;
+        if (this.state === State.Idle) this.#enter(State.Head);
+        let more = this.#process();
+        if (more !== true && more !== false) more = await more;
+        // Every response made ready by this read goes out in one write.
+        if (this.#text !== "" || this.#parts.length > 0) await this.flush();
+        if (!more) break;
       }
     } catch (err) {
       if (!isDisconnect(err)) this.core.warn("Connection failed", err);
@@ -150,14 +155,6 @@ export class Connection implements GateEntry {
     } catch {
       // already closed
     }
-  }
-
-  /** Reads more bytes into the buffer; false on EOF. */
-  async #fill(): Promise<boolean> {
-    const n = await this.readMore();
-    if (n === null || this.closed) return false;
-    if (this.state === State.Idle) this.#enter(State.Head);
-    return true;
   }
 
   /**
@@ -236,23 +233,15 @@ export class Connection implements GateEntry {
       }
       this.start = he;
       const r = this.#request(head);
-      if (r !== true) {
-        return r === false ? this.#finish(false) : this.#resume(r);
-      }
+      if (r !== true) return r === false ? false : this.#resume(r);
     }
-    return this.#finish(true);
+    return true;
   }
 
   // The rest of #process once an async step is done.
   async #resume(pending: Promise<boolean>): Promise<boolean> {
-    if (!(await pending)) return this.#finish(false);
+    if (!(await pending)) return false;
     return this.#process();
-  }
-
-  // Writes out what is queued; closes when `more` is false.
-  #finish(more: boolean): boolean | Promise<boolean> {
-    if (this.#text === "" && this.#parts.length === 0) return more;
-    return this.flush().then(() => more);
   }
 
   /** Reads the body (if any), runs the handler and queues its response. */
@@ -474,7 +463,7 @@ export class Connection implements GateEntry {
     head: RequestHead,
     status: number,
     headers: RingResponse["headers"],
-  ): { text: string; keepAlive: boolean; userLength: number } {
+  ): { text: string; keepAlive: boolean; userLength: number; latin1: boolean } {
     const flags = newFlags();
     let h = statusLine(status) + userHeaders(headers, flags);
     if (!flags.date) h += dateHeader();
@@ -482,7 +471,12 @@ export class Connection implements GateEntry {
     const keepAlive = head.keepAlive && !flags.close && !this.core.stopping;
     if (!keepAlive) h += "Connection: close\r\n";
     else if (head.http10) h += "Connection: keep-alive\r\n";
-    return { text: h, keepAlive, userLength: flags.contentLength };
+    return {
+      text: h,
+      keepAlive,
+      userLength: flags.contentLength,
+      latin1: flags.latin1,
+    };
   }
 
   #queue(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
@@ -513,7 +507,7 @@ export class Connection implements GateEntry {
         flags.contentLength,
         body != null,
       ) + "\r\n";
-      this.#queueHead(h);
+      this.#queueHead(h, start.latin1);
       if (!noBody && len > 0) {
         if (typeof body === "string") this.#text += body;
         else this.#queueBytes(body as Uint8Array);
@@ -531,6 +525,7 @@ export class Connection implements GateEntry {
       noBody,
       keepAlive,
       flags.contentLength,
+      start.latin1,
     );
   }
 
@@ -541,6 +536,7 @@ export class Connection implements GateEntry {
     noBody: boolean,
     keepAlive: boolean,
     userLength: number,
+    latin1: boolean,
   ): Promise<boolean> {
     const src = await openBody(body);
     const length = src.length >= 0 ? src.length : userLength;
@@ -549,7 +545,7 @@ export class Connection implements GateEntry {
       const cl = length >= 0 && head.method === "HEAD"
         ? `Content-Length: ${length}\r\n`
         : "";
-      this.#queueHead(h + cl + "\r\n");
+      this.#queueHead(h + cl + "\r\n", latin1);
       await this.flush();
       return keepAlive;
     }
@@ -566,7 +562,7 @@ export class Connection implements GateEntry {
       h += "Transfer-Encoding: chunked\r\n";
       chunked = true;
     }
-    this.#queueHead(h + "\r\n");
+    this.#queueHead(h + "\r\n", latin1);
     await this.flush();
     try {
       await pump(src, this, chunked, length);
@@ -579,14 +575,9 @@ export class Connection implements GateEntry {
     return more;
   }
 
-  #queueHead(h: string): void {
-    for (let i = 0; i < h.length; i++) {
-      if (h.charCodeAt(i) > 0x7f) {
-        this.#queueBytes(latin1Bytes(h));
-        return;
-      }
-    }
-    this.#text += h;
+  #queueHead(h: string, latin1: boolean): void {
+    if (latin1) this.#queueBytes(latin1Bytes(h));
+    else this.#text += h;
   }
 
   #queueBytes(b: Uint8Array): void {
@@ -650,7 +641,7 @@ export class Connection implements GateEntry {
     const h = statusLine(status) + dateHeader() + this.core.serverLine +
       "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" +
       `Content-Length: ${utf8Length(text)}\r\n\r\n`;
-    this.#queueHead(h);
+    this.#queueHead(h, false);
     this.#text += text;
     return this.flush();
   }
