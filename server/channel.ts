@@ -20,6 +20,7 @@ import {
   type TakeoverResponse,
 } from "./connection.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
+import { upgradeWebSocket } from "./websocket.ts";
 
 const encoder = new TextEncoder();
 
@@ -50,20 +51,6 @@ export function connOf(req: RingRequest): ConnLink {
     );
   }
   return link;
-}
-
-type Upgrade = (
-  link: ConnLink,
-  req: RingRequest,
-  handlers: ChannelHandlers,
-  options: ChannelOptions,
-) => Promise<boolean>;
-
-let wsUpgrade: Upgrade | null = null;
-
-/** Installs the WebSocket upgrade (kept apart so ws/ loads on its own). */
-export function setWebSocketUpgrade(fn: Upgrade): void {
-  wsUpgrade = fn;
 }
 
 /**
@@ -106,10 +93,13 @@ export function asChannel(
     status: 101,
     [TAKEOVER]: (): Promise<boolean> => {
       if (req.websocket) {
-        if (wsUpgrade === null) {
-          throw new Error("WebSocket support is not loaded");
-        }
-        return wsUpgrade(link, req, handlers, options);
+        return upgradeWebSocket(
+          link.conn,
+          link.head.method,
+          req,
+          handlers,
+          options,
+        );
       }
       return new HttpChannel(link, handlers, options).run();
     },

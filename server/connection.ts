@@ -636,9 +636,15 @@ export class Connection implements GateEntry {
   }
 
   /** Writes a complete error response with `Connection: close`. */
-  sendError(status: number, reason: string): Promise<void> {
+  sendError(
+    status: number,
+    reason: string,
+    headers?: Record<string, string>,
+  ): Promise<void> {
     const text = `${reason || STATUS_TEXT[status] || "Error"}\n`;
-    const h = statusLine(status) + dateHeader() + this.core.serverLine +
+    let extra = "";
+    for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
+    const h = statusLine(status) + dateHeader() + this.core.serverLine + extra +
       "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" +
       `Content-Length: ${utf8Length(text)}\r\n\r\n`;
     this.#queueHead(h, false);

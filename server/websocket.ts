@@ -1,0 +1,91 @@
+// The server side of a WebSocket upgrade: checks the handshake, writes the
+// 101 and runs a WebSocket channel over the connection, starting with any
+// bytes that arrived together with the upgrade request.
+
+import type { ChannelHandlers } from "../channel.ts";
+import { encodeHead, statusLine } from "../http1/serialize.ts";
+import { WsChannel, type WsTransport } from "../ws/channel.ts";
+import { checkUpgrade } from "../ws/handshake.ts";
+import type { Connection } from "./connection.ts";
+import type { RingRequest } from "./types.ts";
+
+/** Limits and negotiation settings of a WebSocket upgrade. */
+export interface UpgradeOptions {
+  protocols?: string[];
+  deflate?: boolean;
+  maxWs?: number;
+  maxQueue?: number;
+}
+
+const MAX_READ = 64 * 1024;
+
+/**
+ * Upgrades the connection and serves the channel until it closes.
+ *
+ * @returns `false`: the connection is never handed back to HTTP.
+ */
+export async function upgradeWebSocket(
+  c: Connection,
+  method: string,
+  req: RingRequest,
+  handlers: ChannelHandlers,
+  options: UpgradeOptions,
+): Promise<boolean> {
+  const r = checkUpgrade(method, req.protocol, req.headers, {
+    protocols: options.protocols,
+    deflate: options.deflate ?? true,
+  });
+  if (!r.ok) {
+    try {
+      handlers.onHandshakeError?.(r.status, r.reason);
+    } catch (err) {
+      c.core.error(err, req);
+    }
+    await c.sendError(r.status, r.reason, r.headers);
+    return false;
+  }
+  let h = statusLine(101) + "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Accept: ${r.accept}\r\n`;
+  if (r.protocol !== null) h += `Sec-WebSocket-Protocol: ${r.protocol}\r\n`;
+  if (r.extensions !== null) {
+    h += `Sec-WebSocket-Extensions: ${r.extensions}\r\n`;
+  }
+  await c.write(encodeHead(h + "\r\n"));
+  const initial = c.buf.slice(c.start, c.end);
+  c.start = c.end;
+  const ch = new WsChannel(transport(c), handlers, {
+    role: "server",
+    maxWs: options.maxWs,
+    maxQueue: options.maxQueue,
+    deflate: r.deflate,
+  });
+  c.core.channels.add(ch);
+  try {
+    await ch.run(initial);
+  } finally {
+    c.core.channels.delete(ch);
+  }
+  return false;
+}
+
+// Reads go into the connection's own buffer; it doubles while reads fill it,
+// so large messages need few reads, and the decoder copies what it keeps.
+function transport(c: Connection): WsTransport {
+  return {
+    remoteAddr: c.remoteAddr,
+    async read() {
+      c.start = c.end = 0;
+      const n = await c.readMore();
+      if (n === null) return null;
+      const chunk = c.buf.subarray(c.start, c.end);
+      if (n === c.buf.length && c.buf.length < MAX_READ) {
+        const bigger = new Uint8Array(c.buf.length * 2);
+        c.buf = bigger;
+        c.start = c.end = 0;
+      }
+      return chunk;
+    },
+    write: (b) => c.write(b),
+    close: () => c.destroy(),
+  };
+}
