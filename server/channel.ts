@@ -166,21 +166,11 @@ class HttpChannel implements Channel {
     return this.#result;
   }
 
-  // Reads while the response is open, so a peer that leaves is noticed.
-  // Bytes of a pipelined next request stay in the connection's buffer.
+  // A peer that leaves while the response is open closes the channel.
   async #watch(): Promise<void> {
-    const c = this.#c;
-    try {
-      while (this.#open && c.end - c.start < c.core.limits.maxHeaderBytes) {
-        const n = await c.readMore();
-        if (n === null) break;
-      }
-      if (!this.#open) return;
-      if (c.end - c.start >= c.core.limits.maxHeaderBytes) return;
-    } catch {
-      // a reset is a departure too
+    if (await this.#c.watchPeer(() => this.#open)) {
+      this.#end("client-close", false);
     }
-    this.#end("client-close", false);
   }
 
   send(data: ChannelData, closeAfterSend = true): boolean {
@@ -310,4 +300,23 @@ function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/**
+ * An AbortSignal that fires when the client goes away before the response
+ * to `req` is complete (used by the fetch adapter for `Request.signal`).
+ * It watches the socket only from this call on.
+ */
+export function requestSignal(req: RingRequest): AbortSignal {
+  const { conn, head } = connOf(req);
+  const ac = new AbortController();
+  const active = (): boolean => conn.current === head && !conn.closed;
+  conn.watchPeer(active).then((left) => {
+    if (left) {
+      ac.abort(
+        new DOMException("The client closed the connection", "AbortError"),
+      );
+    }
+  });
+  return ac.signal;
 }

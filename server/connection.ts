@@ -144,6 +144,29 @@ export class Connection implements GateEntry {
     }
   }
 
+  /**
+   * Reads ahead while `active()` holds, so a peer that leaves is noticed
+   * while the request loop waits (channels, streamed responses, slow
+   * handlers). Bytes of a pipelined next request stay in the buffer.
+   *
+   * @returns `true` when the peer left (EOF or reset) while still active.
+   */
+  async watchPeer(active: () => boolean): Promise<boolean> {
+    try {
+      while (
+        active() && this.end - this.start < this.core.limits.maxHeaderBytes
+      ) {
+        if ((await this.readMore()) === null) return active();
+      }
+      return false;
+    } catch {
+      return active();
+    }
+  }
+
+  /** The request whose response is being made, or null. */
+  current: RequestHead | null = null;
+
   /** Closes the socket (idempotent). */
   destroy(): void {
     if (this.closed) return;
@@ -336,6 +359,7 @@ export class Connection implements GateEntry {
     body: Uint8Array | null,
   ): boolean | Promise<boolean> {
     const req = this.ringRequest(head, body);
+    this.current = head;
     this.#enter(State.Handler);
     let res;
     try {
@@ -433,16 +457,26 @@ export class Connection implements GateEntry {
     res: RingResponse | null | undefined | void,
   ): boolean | Promise<boolean> {
     if (res === null || res === undefined) res = NOT_FOUND;
-    if (TAKEOVER in res) return this.#takeover(res as TakeoverResponse, req!);
-    try {
-      return this.#queue(head, res);
-    } catch (err) {
-      this.core.error(err, req);
-      if (res.status === 500 && res.body === "Internal Server Error") {
-        return false;
+    let r: boolean | Promise<boolean>;
+    if (TAKEOVER in res) r = this.#takeover(res as TakeoverResponse, req!);
+    else {
+      try {
+        r = this.#queue(head, res);
+      } catch (err) {
+        this.core.error(err, req);
+        if (res.status === 500 && res.body === "Internal Server Error") {
+          return false;
+        }
+        r = this.#queue(head, { status: 500, body: "Internal Server Error" });
       }
-      return this.#queue(head, { status: 500, body: "Internal Server Error" });
     }
+    if (r === true || r === false) {
+      this.current = null;
+      return r;
+    }
+    return r.finally(() => {
+      if (this.current === head) this.current = null;
+    });
   }
 
   async #takeover(res: TakeoverResponse, req: RingRequest): Promise<boolean> {
