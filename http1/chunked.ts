@@ -16,6 +16,7 @@ const S = {
   DataLf: 5,
   Trailer: 6,
   Done: 7,
+  ExtBws: 8,
 } as const;
 
 const HEX = new Int8Array(256).fill(-1);
@@ -73,22 +74,41 @@ export class ChunkedDecoder {
           const c = b[i];
           const h = HEX[c];
           if (h >= 0) {
-            if (++this.#digits > 13) {
+            this.#digits++;
+            this.#size = this.#size * 16 + h;
+            // Leading zeros are fine; a size past 2^52 is not.
+            if (this.#size > 0xfffffffffffff) {
               throw new ProtocolError(400, "Chunk size too large");
             }
-            this.#size = this.#size * 16 + h;
             i++;
           } else if (this.#digits === 0) {
             throw new ProtocolError(400, "Invalid chunk size");
           } else if (c === CR) {
             this.#state = S.SizeLf;
             i++;
-          } else if (c === ";".charCodeAt(0) || c === SP || c === HTAB) {
+          } else if (c === 0x3b) {
             this.#state = S.Ext;
+            this.#lineLen = 0;
+          } else if (c === SP || c === HTAB) {
+            // Whitespace after the size may only come before a `;`.
+            this.#state = S.ExtBws;
             this.#lineLen = 0;
           } else {
             throw new ProtocolError(400, "Invalid chunk size");
           }
+          break;
+        }
+        case S.ExtBws: {
+          const c = b[i];
+          if (c === 0x3b) this.#state = S.Ext;
+          else if (c === CR) this.#state = S.SizeLf;
+          else if (c !== SP && c !== HTAB) {
+            throw new ProtocolError(400, "Invalid chunk size");
+          }
+          if (++this.#lineLen > this.#maxLine) {
+            throw new ProtocolError(400, "Chunk size line too long");
+          }
+          i++;
           break;
         }
         case S.Ext:

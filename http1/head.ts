@@ -249,9 +249,7 @@ export function parseRequestHead(
   splitTarget(f, target, method);
   checkRequestFraming(f);
   const conn = f.connection;
-  f.keepAlive = http10
-    ? hasToken(conn ?? undefined, "keep-alive")
-    : !hasToken(conn ?? undefined, "close");
+  f.keepAlive = keepAlive(http10, conn);
   const expect = f.headers["expect"];
   f.expectContinue = expect !== undefined &&
     expect.toLowerCase() === "100-continue";
@@ -261,12 +259,18 @@ export function parseRequestHead(
 function splitTarget(f: RequestHead, target: string, method: string): void {
   let path = target;
   const c0 = target.charCodeAt(0);
-  if (c0 === 0x2f) {
+  if (c0 === 0x2f && method !== "CONNECT") {
     f.authority = f.host;
   } else if (target === "*" && method === "OPTIONS") {
     f.authority = f.host;
   } else if (method === "CONNECT") {
-    if (!validHost(target)) bad("Malformed CONNECT target");
+    // authority-form: host and port, nothing else (RFC 9112 section 3.2.3)
+    if (
+      !/^[^:/?#]+:[0-9]{1,5}$|^\[[^\]]+\]:[0-9]{1,5}$/.test(target) ||
+      !validHost(target)
+    ) {
+      bad("Malformed CONNECT target");
+    }
     f.authority = target;
   } else {
     const m = /^https?:\/\/([^/?#]*)(.*)$/i.exec(target);
@@ -327,8 +331,18 @@ function chunkedCoding(value: string, unknownStatus: number): boolean {
   return true;
 }
 
+// Clients send the same Host on every request: remember the last good one.
+let lastHost = "";
+
 /** Checks a Host value: reg-name, IPv4 or [IPv6], with an optional port. */
 export function validHost(h: string): boolean {
+  if (h === lastHost) return true;
+  if (!checkHost(h)) return false;
+  lastHost = h;
+  return true;
+}
+
+function checkHost(h: string): boolean {
   if (h.length === 0 || h.length > 255) return false;
   let end = h.length;
   if (h.charCodeAt(0) === 0x5b) {
@@ -374,10 +388,10 @@ function parseFields(
   limits: HeadLimits,
   f: Framing,
   request: boolean,
+  high = 0,
 ): string {
   const maxLine = limits.maxLine;
   let n = 0;
-  let high = 0;
   for (;;) {
     const lineStart = i;
     const c = b[i];
@@ -479,7 +493,8 @@ function addField(
       }
       break;
   }
-  const prev = headers[name];
+  // Own fields only: `constructor` must not find Object.prototype's.
+  const prev = Object.hasOwn(headers, name) ? headers[name] : undefined;
   if (prev === undefined) {
     if (name === "__proto__") {
       Object.defineProperty(headers, name, {
@@ -538,7 +553,12 @@ export function parseResponseHead(
   i += 4;
   let rs = i;
   if (b[i] === SP) rs = ++i;
-  while (FIELD_VALUE[b[i]] !== 0) i++;
+  let high = 0;
+  let v: number;
+  while ((v = FIELD_VALUE[b[i]]) !== 0) {
+    high |= v;
+    i++;
+  }
   if (b[i] !== CR || b[i + 1] !== LF) bad("Malformed status line");
   if (i - start > limits.maxLine) {
     throw new ProtocolError(414, "Status line too long");
@@ -546,7 +566,7 @@ export function parseResponseHead(
   const f = newFraming() as ResponseHead;
   f.status = status;
   f.http10 = http10;
-  const text = parseFields(b, start, i + 2, headEnd, limits, f, false);
+  const text = parseFields(b, start, i + 2, headEnd, limits, f, false, high);
   f.reason = text.slice(rs - start, i - start);
   if (f.transferEncoding !== null) {
     if (f.contentLength !== -1) {
@@ -555,10 +575,18 @@ export function parseResponseHead(
     f.chunked = chunkedCoding(f.transferEncoding, 0);
   }
   const conn = f.connection ?? undefined;
-  f.keepAlive = http10
-    ? hasToken(conn, "keep-alive")
-    : !hasToken(conn, "close");
+  f.keepAlive = keepAlive(http10, f.connection);
   return f;
+}
+
+/**
+ * Persistence by RFC 9112 section 9.3: `close` always wins; HTTP/1.0 needs
+ * `keep-alive`.
+ */
+function keepAlive(http10: boolean, conn: string | null): boolean {
+  if (conn === null) return !http10;
+  if (hasToken(conn, "close")) return false;
+  return !http10 || hasToken(conn, "keep-alive");
 }
 
 function isDigit(c: number): boolean {

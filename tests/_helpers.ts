@@ -1,0 +1,486 @@
+// Shared helpers of the server integration tests: start a server on
+// 127.0.0.1:0, talk to it over a raw socket with exact bytes, parse what comes
+// back, and run peer programs (curl, python).
+
+import { runServer } from "../mod.ts";
+import type { Handler, Server, ServerOptions } from "../mod.ts";
+
+/** UTF-8 encoder shared by the tests. */
+export const encoder: TextEncoder = new TextEncoder();
+/** UTF-8 decoder shared by the tests. */
+export const decoder: TextDecoder = new TextDecoder();
+
+/** Longest a single raw read waits before the test fails, in ms. */
+export const READ_TIMEOUT = 5000;
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Decodes bytes as latin1, one char per byte. */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 4096) {
+    s += String.fromCharCode(...b.subarray(i, Math.min(b.length, i + 4096)));
+  }
+  return s;
+}
+
+/** Bytes of a latin1 string (each char one byte). */
+export function bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Hex SHA-256 of some bytes. */
+export async function sha256(data: Uint8Array): Promise<string> {
+  const d = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>),
+  );
+  return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+/** Joins byte arrays. */
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A minimal `GET` request with a Host header and extra header lines. */
+export function get(path: string, extra = ""): string {
+  return `GET ${path} HTTP/1.1\r\nHost: test\r\n${extra}\r\n`;
+}
+
+/** A response as read off the wire. */
+export class RawResponse {
+  /** `HTTP/1.1` or `HTTP/1.0`. */
+  readonly version: string;
+  readonly status: number;
+  readonly reason: string;
+  /** The head as received, up to and including the blank line. */
+  readonly head: string;
+  /** Header fields in order, names lower-cased, values as sent. */
+  readonly fields: [string, string][];
+  /** The body, de-chunked when it was chunked. */
+  readonly body: Uint8Array;
+  /** The body was sent with chunked coding. */
+  readonly chunked: boolean;
+
+  constructor(
+    head: string,
+    fields: [string, string][],
+    body: Uint8Array,
+    chunked: boolean,
+  ) {
+    const m = /^(HTTP\/\d\.\d) (\d{3}) ?([^\r\n]*)\r\n/.exec(head);
+    if (m === null) {
+      throw new Error(`Malformed status line: ${JSON.stringify(head)}`);
+    }
+    this.version = m[1];
+    this.status = Number(m[2]);
+    this.reason = m[3];
+    this.head = head;
+    this.fields = fields;
+    this.body = body;
+    this.chunked = chunked;
+  }
+
+  /** The body as UTF-8 text. */
+  get text(): string {
+    return decoder.decode(this.body);
+  }
+
+  /** First value of a header field, or null. */
+  header(name: string): string | null {
+    const n = name.toLowerCase();
+    for (const [k, v] of this.fields) if (k === n) return v;
+    return null;
+  }
+
+  /** Every value of a header field, in order. */
+  all(name: string): string[] {
+    const n = name.toLowerCase();
+    return this.fields.filter(([k]) => k === n).map(([, v]) => v);
+  }
+}
+
+/** Options of {@linkcode RawClient.readResponse}. */
+export interface ReadOptions {
+  /** The request was HEAD: the response has no body. */
+  head?: boolean;
+  /** Per-read timeout in ms. */
+  timeout?: number;
+}
+
+/**
+ * A raw TCP client: writes exact bytes, reads into one growing buffer and
+ * parses responses out of it. Every read has a timeout that closes the socket,
+ * so a server that hangs fails the test instead of hanging it.
+ */
+export class RawClient {
+  readonly conn: Deno.TcpConn;
+  #buf: Uint8Array = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
+  /** The server closed (FIN or reset). */
+  eof = false;
+  /** The server reset the connection. */
+  reset = false;
+  closed = false;
+  /** Total bytes received. */
+  received = 0;
+
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+  }
+
+  /** Connects to 127.0.0.1:`port`. */
+  static async connect(port: number): Promise<RawClient> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new RawClient(conn);
+  }
+
+  /** Writes all of `data` (a string is sent as latin1). */
+  async write(data: string | Uint8Array): Promise<void> {
+    const b = typeof data === "string" ? bytes(data) : data;
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Writes `data` one byte per write, pausing `pauseMs` between bytes. */
+  async writeSlowly(data: string | Uint8Array, pauseMs = 1): Promise<void> {
+    const b = typeof data === "string" ? bytes(data) : data;
+    for (let i = 0; i < b.length; i++) {
+      await this.write(b.subarray(i, i + 1));
+      await sleep(pauseMs);
+    }
+  }
+
+  /** Bytes received and not parsed yet. */
+  get available(): number {
+    return this.#end - this.#start;
+  }
+
+  /** The unparsed bytes, as latin1 text. */
+  peek(): string {
+    return latin1(this.#buf.subarray(this.#start, this.#end));
+  }
+
+  /** Drops `n` unparsed bytes. */
+  consume(n: number): void {
+    this.#start += n;
+  }
+
+  /**
+   * Reads once more into the buffer; false at EOF (or reset).
+   * @throws when nothing arrives within `timeout` ms.
+   */
+  async fill(timeout: number = READ_TIMEOUT): Promise<boolean> {
+    if (this.eof) return false;
+    if (this.closed) throw new Error("Client is closed");
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buf.length) {
+      const live = this.#end - this.#start;
+      const size = live * 2 > this.#buf.length
+        ? this.#buf.length * 2
+        : this.#buf.length;
+      const next = new Uint8Array(size);
+      next.set(this.#buf.subarray(this.#start, this.#end));
+      this.#buf = next;
+      this.#start = 0;
+      this.#end = live;
+    }
+    let timedOut = false;
+    const id = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, timeout);
+    let n: number | null;
+    try {
+      n = await this.conn.read(this.#buf.subarray(this.#end));
+    } catch (err) {
+      if (timedOut) {
+        throw new Error(
+          `No data from the server within ${timeout} ms; unparsed: ${
+            JSON.stringify(this.peek().slice(0, 300))
+          }`,
+        );
+      }
+      if (err instanceof Deno.errors.ConnectionReset) {
+        this.eof = this.reset = true;
+        return false;
+      }
+      throw err;
+    } finally {
+      clearTimeout(id);
+    }
+    if (n === null) {
+      this.eof = true;
+      return false;
+    }
+    this.#end += n;
+    this.received += n;
+    return true;
+  }
+
+  async #ensure(n: number, what: string, timeout?: number): Promise<void> {
+    while (this.available < n) {
+      if (!(await this.fill(timeout))) {
+        throw new Error(
+          `Connection closed before ${what}; unparsed: ${
+            JSON.stringify(this.peek().slice(0, 300))
+          }`,
+        );
+      }
+    }
+  }
+
+  #indexOf(pattern: string, from = this.#start): number {
+    const b = this.#buf;
+    const first = pattern.charCodeAt(0);
+    outer: for (let i = from; i <= this.#end - pattern.length; i++) {
+      if (b[i] !== first) continue;
+      for (let k = 1; k < pattern.length; k++) {
+        if (b[i + k] !== pattern.charCodeAt(k)) continue outer;
+      }
+      return i;
+    }
+    return -1;
+  }
+
+  async #line(what: string, timeout?: number): Promise<string> {
+    for (;;) {
+      const i = this.#indexOf("\r\n");
+      if (i >= 0) {
+        const line = latin1(this.#buf.subarray(this.#start, i));
+        this.#start = i + 2;
+        return line;
+      }
+      await this.#ensure(this.available + 1, what, timeout);
+    }
+  }
+
+  /** Reads a response head: the text up to and including the blank line. */
+  async readHead(timeout?: number): Promise<string> {
+    for (;;) {
+      const i = this.#indexOf("\r\n\r\n");
+      if (i >= 0) {
+        const head = latin1(this.#buf.subarray(this.#start, i + 4));
+        this.#start = i + 4;
+        return head;
+      }
+      await this.#ensure(this.available + 1, "a complete head", timeout);
+    }
+  }
+
+  /**
+   * Reads one complete response: a 1xx comes back as it is (no body), else
+   * the body framed by chunked coding, Content-Length or the close.
+   */
+  async readResponse(opts: ReadOptions = {}): Promise<RawResponse> {
+    const head = await this.readHead(opts.timeout);
+    const fields = parseFields(head);
+    const probe = new RawResponse(head, fields, new Uint8Array(0), false);
+    const status = probe.status;
+    if (
+      opts.head || status < 200 || status === 204 || status === 304
+    ) {
+      return probe;
+    }
+    const te = probe.header("transfer-encoding");
+    if (te !== null && /chunked\s*$/i.test(te)) {
+      const parts: Uint8Array[] = [];
+      for (;;) {
+        const line = await this.#line("a chunk size", opts.timeout);
+        const size = parseInt(line.split(";")[0].trim(), 16);
+        if (!Number.isFinite(size)) {
+          throw new Error(`Bad chunk size line: ${JSON.stringify(line)}`);
+        }
+        if (size === 0) {
+          // trailer section up to the blank line
+          while ((await this.#line("the trailers", opts.timeout)) !== "");
+          break;
+        }
+        await this.#ensure(size + 2, "the chunk data", opts.timeout);
+        parts.push(this.#buf.slice(this.#start, this.#start + size));
+        if (
+          this.#buf[this.#start + size] !== 13 ||
+          this.#buf[this.#start + size + 1] !== 10
+        ) throw new Error("Chunk data not followed by CRLF");
+        this.#start += size + 2;
+      }
+      return new RawResponse(head, fields, concatBytes(parts), true);
+    }
+    const cl = probe.header("content-length");
+    if (cl !== null) {
+      const n = Number(cl);
+      await this.#ensure(n, `the ${n}-byte body`, opts.timeout);
+      const body = this.#buf.slice(this.#start, this.#start + n);
+      this.#start += n;
+      return new RawResponse(head, fields, body, false);
+    }
+    const body = await this.readToEnd(opts.timeout);
+    return new RawResponse(head, fields, body, false);
+  }
+
+  /** Reads `n` responses in a row. */
+  async readResponses(
+    n: number,
+    opts: ReadOptions = {},
+  ): Promise<RawResponse[]> {
+    const out: RawResponse[] = [];
+    for (let i = 0; i < n; i++) out.push(await this.readResponse(opts));
+    return out;
+  }
+
+  /** Reads everything until the server closes; returns the unparsed bytes. */
+  async readToEnd(timeout?: number): Promise<Uint8Array> {
+    while (await this.fill(timeout));
+    const rest = this.#buf.slice(this.#start, this.#end);
+    this.#start = this.#end;
+    return rest;
+  }
+
+  /**
+   * Waits for the server to close the connection, failing if it sends more
+   * bytes first. Returns how long it took, in ms.
+   */
+  async expectClose(timeout: number = READ_TIMEOUT): Promise<number> {
+    const t0 = performance.now();
+    const rest = await this.readToEnd(timeout);
+    if (rest.length > 0) {
+      throw new Error(
+        `Expected the connection to close, got ${
+          JSON.stringify(latin1(rest).slice(0, 300))
+        }`,
+      );
+    }
+    return performance.now() - t0;
+  }
+
+  /** Closes the socket (idempotent). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Splits a head into lower-case-named fields. */
+export function parseFields(head: string): [string, string][] {
+  const lines = head.split("\r\n").slice(1);
+  const out: [string, string][] = [];
+  for (const line of lines) {
+    if (line === "") continue;
+    const c = line.indexOf(":");
+    if (c <= 0) throw new Error(`Malformed header line: ${line}`);
+    out.push([line.slice(0, c).toLowerCase(), line.slice(c + 1).trim()]);
+  }
+  return out;
+}
+
+/** A server under test with what its loggers saw. */
+export interface TestServer {
+  server: Server;
+  port: number;
+  /** Errors passed to `errorLogger`. */
+  errors: unknown[];
+  /** Messages passed to `warnLogger`. */
+  warnings: string[];
+  /** Opens a raw client that is closed when the test ends. */
+  connect(): Promise<RawClient>;
+}
+
+/**
+ * Runs `fn` against a fresh server on 127.0.0.1:0, then closes every client
+ * it opened and stops the server.
+ */
+export async function withServer(
+  handler: Handler,
+  options: ServerOptions,
+  fn: (t: TestServer) => Promise<void>,
+): Promise<void> {
+  const errors: unknown[] = [];
+  const warnings: string[] = [];
+  const server = runServer(handler, {
+    errorLogger: (err) => errors.push(err),
+    warnLogger: (m) => warnings.push(m),
+    ...options,
+    ip: "127.0.0.1",
+    port: 0,
+  });
+  const clients: RawClient[] = [];
+  const t: TestServer = {
+    server,
+    port: server.port,
+    errors,
+    warnings,
+    connect: async () => {
+      const c = await RawClient.connect(server.port);
+      clients.push(c);
+      return c;
+    },
+  };
+  try {
+    await fn(t);
+  } finally {
+    for (const c of clients) c.close();
+    await server.stop();
+  }
+}
+
+/** Sends `request` on a new connection and reads one response. */
+export async function exchange(
+  t: TestServer,
+  request: string | Uint8Array,
+  opts: ReadOptions = {},
+): Promise<RawResponse> {
+  const c = await t.connect();
+  await c.write(request);
+  const res = await c.readResponse(opts);
+  c.close();
+  return res;
+}
+
+/** What a finished command printed. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to completion and collects its output. */
+export async function runCommand(
+  cmd: string,
+  args: string[],
+): Promise<CommandResult> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+/** IMF-fixdate, as in `Sun, 06 Nov 1994 08:49:37 GMT`. */
+export const IMF_FIXDATE: RegExp =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
