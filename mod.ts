@@ -40,3 +40,4 @@ export type {
 } from "./channel.ts";
 export { asChannel } from "./server/channel.ts";
 export type { ChannelOptions } from "./server/channel.ts";
+export * from "./client/mod.ts";

@@ -20,15 +20,15 @@ export function statusLine(status: number): string {
   return line;
 }
 
-let dateSecond = 0;
 let dateLine = "";
+let dateUntil = 0;
 
-/** `Date: <IMF-fixdate>\r\n`, recomputed at most once a second. */
-export function dateHeader(now: number = Date.now()): string {
-  const s = Math.floor(now / 1000);
-  if (s !== dateSecond) {
-    dateSecond = s;
-    dateLine = `Date: ${new Date(s * 1000).toUTCString()}\r\n`;
+/** `Date: <IMF-fixdate>\r\n`, made at most once a second. */
+export function dateHeader(): string {
+  const now = Date.now();
+  if (now >= dateUntil) {
+    dateLine = `Date: ${new Date(now).toUTCString()}\r\n`;
+    dateUntil = now - (now % 1000) + 1000;
   }
   return dateLine;
 }

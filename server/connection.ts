@@ -632,8 +632,11 @@ export class Connection implements GateEntry {
   flush(): Promise<void> {
     let out: Uint8Array;
     if (this.#parts.length === 0) {
-      if (this.#text === "") return Promise.resolve();
-      out = encoder.encode(this.#text);
+      const text = this.#text;
+      if (text === "") return Promise.resolve();
+      this.#text = "";
+      if (text.length <= POOLED / 3) return this.#writePooled(text);
+      out = encoder.encode(text);
     } else {
       if (this.#text !== "") this.#parts.push(encoder.encode(this.#text));
       out = this.#parts.length === 1
@@ -643,6 +646,18 @@ export class Connection implements GateEntry {
     }
     this.#text = "";
     return this.write(out);
+  }
+
+  // Encodes into a pooled buffer: allocating a fresh ArrayBuffer per
+  // response costs more than everything else of a small response together.
+  // A buffer goes back to the pool only once its write has finished.
+  async #writePooled(text: string): Promise<void> {
+    const buf = pool.pop() ?? new Uint8Array(POOLED);
+    try {
+      await this.write(buf.subarray(0, encoder.encodeInto(text, buf).written));
+    } finally {
+      if (pool.length < POOL_MAX) pool.push(buf);
+    }
   }
 
   /** Writes all of `b`, looping on partial writes. */
@@ -686,6 +701,11 @@ export class Connection implements GateEntry {
     return this.flush();
   }
 }
+
+/** Size of a pooled output buffer; text up to a third of it always fits. */
+const POOLED = 16 * 1024;
+const POOL_MAX = 64;
+const pool: Uint8Array[] = [];
 
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 

@@ -1,0 +1,969 @@
+// The request algorithm: options -> pooled connection -> one write ->
+// response head -> body -> response map, looping over redirects. Failures
+// become `{ opts, error }` values.
+
+import { isFieldValue, isToken } from "../http1/_chars.ts";
+import { chunkHeader, LAST_CHUNK } from "../http1/chunked.ts";
+import { ProtocolError } from "../http1/errors.ts";
+import {
+  findHeadEnd,
+  type HeadLimits,
+  parseResponseHead,
+  type ResponseHead,
+} from "../http1/head.ts";
+import { newFlags, type OutHeaders, userHeaders } from "../http1/serialize.ts";
+import {
+  bodyStream,
+  codingFormat,
+  decodeStream,
+  decodeWhole,
+  drain,
+  Framing,
+  readWhole,
+} from "./_body.ts";
+import { Connection } from "./_conn.ts";
+import { paramString, prepareBody, type PreparedBody } from "./_encode.ts";
+import { Pool } from "./_pool.ts";
+import { ClientError, netError } from "./errors.ts";
+import type {
+  As,
+  ClientOptions,
+  ClientResponse,
+  ErrorResponse,
+  RequestOptions,
+  ResolvedOptions,
+  ResponseBodyValue,
+} from "./types.ts";
+
+const encoder = new TextEncoder();
+const utf8 = new TextDecoder();
+const MERGE_LIMIT = 65536;
+const DRAIN_LIMIT = 65536;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const AS_VALUES = new Set(["auto", "text", "bytes", "stream", "none"]);
+
+/** A parsed request URL. */
+interface Target {
+  https: boolean;
+  /** Host name or IP for connecting (IPv6 without brackets). */
+  hostname: string;
+  port: number;
+  /** Host header value: host plus a non-default port. */
+  host: string;
+  /** Path and query, as sent in origin-form. */
+  path: string;
+  /** `scheme://host:port`, for same-origin checks. */
+  origin: string;
+  href: string;
+  /** Credentials from the URL's userinfo, decoded, or null. */
+  userinfo: string | null;
+}
+
+interface Proxy {
+  hostname: string;
+  port: number;
+  auth: string | null;
+  href: string;
+}
+
+/** Per-request settings after defaults. */
+interface Settings {
+  connectTimeout: number;
+  idleTimeout: number;
+  keepalive: number;
+  as: As;
+  follow: boolean;
+  maxRedirects: number;
+  maxBody: number;
+  autoCompression: boolean;
+  insecure: boolean;
+  caCerts: string[] | undefined;
+  proxy: Proxy | null;
+  signal: AbortSignal | undefined;
+  userAgent: string;
+}
+
+/** One hop of a request (redirects rewrite it). */
+interface Hop {
+  target: Target;
+  method: string;
+  headers: OutHeaders | undefined;
+  body: PreparedBody;
+  /** Authorization from basicAuth/oauthToken/URL, or null. */
+  auth: string | null;
+}
+
+interface Exchange {
+  c: Connection;
+  head: ResponseHead;
+  /** The request asked the server to close (or keepalive is off). */
+  close: boolean;
+}
+
+const targets = new Map<string, Target>();
+
+function parseTarget(u: string | URL): Target {
+  const s = typeof u === "string" ? u : u.href;
+  const hit = targets.get(s);
+  if (hit !== undefined) return hit;
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new ClientError("bad-url", `Invalid URL: ${JSON.stringify(s)}`);
+  }
+  const https = url.protocol === "https:";
+  if (!https && url.protocol !== "http:") {
+    throw new ClientError(
+      "bad-url",
+      `Unsupported URL scheme: ${JSON.stringify(url.protocol)} in ${
+        JSON.stringify(s)
+      }`,
+    );
+  }
+  if (url.hostname === "") {
+    throw new ClientError("bad-url", `URL has no host: ${JSON.stringify(s)}`);
+  }
+  const port = url.port === "" ? (https ? 443 : 80) : Number(url.port);
+  const h = url.hostname;
+  const t: Target = {
+    https,
+    hostname: h.startsWith("[") ? h.slice(1, -1) : h,
+    port,
+    host: url.host,
+    path: url.pathname + url.search,
+    origin: `${url.protocol}//${h}:${port}`,
+    href: url.href,
+    userinfo: url.username === "" && url.password === ""
+      ? null
+      : `${decodeURIComponent(url.username)}:${
+        decodeURIComponent(url.password)
+      }`,
+  };
+  if (targets.size >= 256) targets.clear();
+  targets.set(s, t);
+  return t;
+}
+
+function withQuery(t: Target, qs: string): Target {
+  if (qs === "") return t;
+  const q = t.path.indexOf("?");
+  const sep = q === -1 ? "?" : q === t.path.length - 1 ? "" : "&";
+  const hash = t.href.indexOf("#");
+  const base = hash === -1 ? t.href : t.href.slice(0, hash);
+  const fragment = hash === -1 ? "" : t.href.slice(hash);
+  return { ...t, path: t.path + sep + qs, href: base + sep + qs + fragment };
+}
+
+function parseProxy(s: string): Proxy {
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw new ClientError("bad-url", `Invalid proxy URL: ${JSON.stringify(s)}`);
+  }
+  if (url.protocol !== "http:") {
+    throw new ClientError(
+      "bad-url",
+      `Unsupported proxy scheme: ${JSON.stringify(url.protocol)}`,
+    );
+  }
+  const h = url.hostname;
+  return {
+    hostname: h.startsWith("[") ? h.slice(1, -1) : h,
+    port: url.port === "" ? 80 : Number(url.port),
+    auth: url.username === "" ? null : basic(
+      `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`,
+    ),
+    href: url.href,
+  };
+}
+
+function basic(userPass: string): string {
+  const bytes = encoder.encode(userPass);
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return "Basic " + btoa(s);
+}
+
+function checkValue(name: string, v: string): string {
+  if (!isFieldValue(v)) {
+    throw new ClientError(
+      "bad-option",
+      `Invalid ${name}: ${JSON.stringify(v.slice(0, 80))}`,
+    );
+  }
+  return v;
+}
+
+function timeoutOption(
+  v: number | undefined,
+  name: string,
+): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
+    throw new ClientError("bad-option", `Invalid ${name}: ${v}`);
+  }
+  return v === 0 ? Infinity : v;
+}
+
+function settings(o: RequestOptions, client: HttpClient): Settings {
+  const timeout = timeoutOption(o.timeout, "timeout");
+  const as = o.as ?? "auto";
+  if (!AS_VALUES.has(as)) {
+    throw new ClientError("bad-option", `Invalid as: ${JSON.stringify(as)}`);
+  }
+  const keepalive = o.keepalive ?? 120000;
+  return {
+    connectTimeout: timeoutOption(o.connectTimeout, "connectTimeout") ??
+      timeout ?? 60000,
+    idleTimeout: timeoutOption(o.idleTimeout, "idleTimeout") ?? timeout ??
+      60000,
+    keepalive: keepalive < 0 ? -1 : keepalive,
+    as,
+    follow: o.followRedirects ?? true,
+    maxRedirects: o.maxRedirects ?? 10,
+    maxBody: o.maxBody ?? -1,
+    autoCompression: o.autoCompression ?? true,
+    insecure: o.insecure ?? false,
+    caCerts: o.caCerts === undefined ? undefined : [...o.caCerts],
+    proxy: o.proxyUrl === undefined ? null : parseProxy(o.proxyUrl),
+    signal: o.signal,
+    userAgent: checkValue("userAgent", o.userAgent ?? client.userAgent),
+  };
+}
+
+/** Which defaults the user's headers override, by lower-case name. */
+interface Given {
+  host: boolean;
+  userAgent: boolean;
+  acceptEncoding: boolean;
+  authorization: boolean;
+}
+
+function given(headers: OutHeaders | undefined): Given {
+  const g = {
+    host: false,
+    userAgent: false,
+    acceptEncoding: false,
+    authorization: false,
+  };
+  if (headers === undefined || headers === null) return g;
+  for (const name in headers) {
+    if (headers[name] == null) continue;
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") g.host = true;
+        break;
+      case 10:
+        if (name.toLowerCase() === "user-agent") g.userAgent = true;
+        break;
+      case 13:
+        if (name.toLowerCase() === "authorization") g.authorization = true;
+        break;
+      case 15:
+        if (name.toLowerCase() === "accept-encoding") g.acceptEncoding = true;
+        break;
+    }
+  }
+  return g;
+}
+
+function poolKey(t: Target, s: Settings): string {
+  let key: string;
+  if (s.proxy !== null && !t.https) key = "proxy|" + s.proxy.href;
+  else {
+    key = (t.https ? "https|" : "http|") + t.hostname + "|" + t.port;
+    if (s.proxy !== null) key += "|via|" + s.proxy.href;
+  }
+  if (t.https) {
+    if (s.insecure) key += "|insecure";
+    if (s.caCerts !== undefined) key += "|ca|" + s.caCerts.join("");
+  }
+  return key;
+}
+
+/** Serialises the request head; `flags.close` reports a Connection: close. */
+function buildHead(h: Hop, s: Settings): { head: string; close: boolean } {
+  const t = h.target;
+  const absolute = s.proxy !== null && !t.https;
+  let head = h.method + " " +
+    (absolute ? t.href.split("#")[0] : t.path) + " HTTP/1.1\r\n";
+  const g = given(h.headers);
+  if (!g.host) head += "Host: " + t.host + "\r\n";
+  const flags = newFlags();
+  try {
+    head += userHeaders(h.headers, flags);
+  } catch (e) {
+    if (e instanceof ProtocolError) {
+      throw new ClientError("bad-option", e.message, e);
+    }
+    throw e;
+  }
+  if (!g.userAgent && s.userAgent !== "") {
+    head += "User-Agent: " + s.userAgent + "\r\n";
+  }
+  if (s.autoCompression && !g.acceptEncoding) {
+    head += "Accept-Encoding: gzip, deflate\r\n";
+  }
+  if (h.auth !== null && !g.authorization) {
+    head += "Authorization: " + h.auth + "\r\n";
+  }
+  if (absolute && s.proxy!.auth !== null) {
+    head += "Proxy-Authorization: " + s.proxy!.auth + "\r\n";
+  }
+  const b = h.body;
+  if (b.kind !== "none" && b.contentType !== undefined && !flags.contentType) {
+    head += "Content-Type: " + b.contentType + "\r\n";
+  }
+  if (b.kind === "bytes") {
+    head += "Content-Length: " + b.bytes.length + "\r\n";
+  } else if (b.kind === "stream") {
+    const n = b.length >= 0 ? b.length : flags.contentLength;
+    head += n >= 0
+      ? "Content-Length: " + n + "\r\n"
+      : "Transfer-Encoding: chunked\r\n";
+  } else if (
+    h.method === "POST" || h.method === "PUT" || h.method === "PATCH"
+  ) {
+    head += "Content-Length: 0\r\n";
+  }
+  const close = flags.close || s.keepalive < 0;
+  if (close) head += "Connection: close\r\n";
+  return { head: head + "\r\n", close };
+}
+
+/** Latin1 string into a new buffer with `extra` spare bytes at the end. */
+function latin1Into(s: string, extra: number): Uint8Array {
+  const out = new Uint8Array(s.length + extra);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+async function send(
+  c: Connection,
+  head: string,
+  b: PreparedBody,
+): Promise<void> {
+  if (b.kind === "none") {
+    await c.write(latin1Into(head, 0));
+    return;
+  }
+  if (b.kind === "bytes") {
+    if (b.bytes.length <= MERGE_LIMIT) {
+      const out = latin1Into(head, b.bytes.length);
+      out.set(b.bytes, head.length);
+      await c.write(out);
+    } else {
+      await c.write(latin1Into(head, 0));
+      await c.write(b.bytes);
+    }
+    return;
+  }
+  await c.write(latin1Into(head, 0));
+  const chunked = head.includes("\r\nTransfer-Encoding: chunked\r\n");
+  for await (const piece of b.chunks) {
+    const data = typeof piece === "string" ? encoder.encode(piece) : piece;
+    if (!(data instanceof Uint8Array)) {
+      throw new ClientError(
+        "unsupported-body",
+        "Body streams must yield Uint8Array or string chunks",
+      );
+    }
+    if (data.length === 0) continue;
+    if (!chunked) {
+      await c.write(data);
+      continue;
+    }
+    const size = chunkHeader(data.length);
+    const out = latin1Into(size, data.length + 2);
+    out.set(data, size.length);
+    out[out.length - 2] = 0x0d;
+    out[out.length - 1] = 0x0a;
+    await c.write(out);
+  }
+  if (chunked) await c.write(latin1Into(LAST_CHUNK, 0));
+}
+
+/** Reads up to a final (non-1xx) response head. */
+async function readHead(
+  c: Connection,
+  limits: HeadLimits,
+): Promise<ResponseHead> {
+  let scan = c.start;
+  for (;;) {
+    const he = findHeadEnd(c.buf, scan, c.end);
+    if (he !== -1) {
+      let head: ResponseHead;
+      try {
+        head = parseResponseHead(c.buf, c.start, he, limits);
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          throw new ClientError(
+            "protocol",
+            `invalid response: ${e.message}`,
+            e,
+          );
+        }
+        throw e;
+      }
+      c.start = he;
+      if (head.status < 200 && head.status !== 101) {
+        scan = c.start;
+        continue;
+      }
+      if (head.status === 101) {
+        throw new ClientError("protocol", "unexpected 101 Switching Protocols");
+      }
+      return head;
+    }
+    if (c.end - c.start > limits.maxHeaderBytes) {
+      throw new ClientError(
+        "protocol",
+        `invalid response: head larger than ${limits.maxHeaderBytes} bytes`,
+      );
+    }
+    const rel = Math.max(0, c.end - c.start - 3);
+    const n = await c.fill();
+    scan = c.start + rel;
+    if (n === 0) {
+      throw new ClientError(
+        "connection-closed",
+        c.start === c.end
+          ? `connection closed by ${c.where} before a response`
+          : `connection closed by ${c.where} in the middle of the response head`,
+      );
+    }
+  }
+}
+
+/** Awaits `p` for at most `ms`, or until `signal` aborts. */
+function race<T>(
+  p: Promise<T>,
+  ms: number,
+  signal: AbortSignal | undefined,
+  onTimeout: () => ClientError,
+  onLate?: (v: T) => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    let timer = 0;
+    const abort = (): void => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      reject(aborted(signal!));
+    };
+    const cleanup = (): void => {
+      if (timer !== 0) clearTimeout(timer);
+      signal?.removeEventListener("abort", abort);
+    };
+    if (ms !== Infinity) {
+      timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        reject(onTimeout());
+      }, Math.max(0, ms)) as unknown as number;
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        queueMicrotask(abort);
+      } else signal.addEventListener("abort", abort);
+    }
+    p.then((v) => {
+      if (settled) {
+        onLate?.(v);
+        return;
+      }
+      settled = true;
+      cleanup();
+      resolve(v);
+    }, (e) => {
+      if (settled) return;
+      settled = true;
+      cleanup();
+      reject(e);
+    });
+  });
+}
+
+function aborted(signal: AbortSignal): ClientError {
+  const r = signal.reason;
+  return new ClientError(
+    "aborted",
+    `request aborted${r instanceof Error ? ": " + r.message : ""}`,
+    r,
+  );
+}
+
+/** Opens TCP (through the proxy when set), CONNECT, then TLS. */
+async function dial(
+  t: Target,
+  s: Settings,
+  limits: HeadLimits,
+  state: { tcp: Deno.Conn | null; dead: boolean },
+): Promise<Deno.Conn> {
+  const p = s.proxy;
+  const hostname = p !== null ? p.hostname : t.hostname;
+  const port = p !== null ? p.port : t.port;
+  const where = `${hostname}:${port}`;
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await Deno.connect({ hostname, port });
+  } catch (e) {
+    throw p !== null
+      ? new ClientError(
+        "proxy",
+        `cannot reach proxy ${where}: ${(netError(e, where)).message}`,
+        e,
+      )
+      : netError(e, where);
+  }
+  state.tcp = tcp;
+  if (state.dead) {
+    tcp.close();
+    throw new ClientError("connect-timeout", "connect cancelled");
+  }
+  if (!t.https) return tcp;
+  if (p !== null) await tunnel(tcp, t, p, limits);
+  const tls = await Deno.startTls(tcp, {
+    hostname: t.hostname,
+    caCerts: s.caCerts,
+    unsafelyDisableHostnameVerification: s.insecure,
+  });
+  state.tcp = tls;
+  try {
+    await tls.handshake();
+  } catch (e) {
+    tls.close();
+    const err = netError(e, `${t.hostname}:${t.port}`);
+    if (err.code === "tls" && s.insecure) {
+      err.message +=
+        " (insecure only skips the host name check in Deno: pass " +
+        "the CA in caCerts or run with --unsafely-ignore-certificate-errors)";
+    }
+    if (err.code !== "tls") {
+      throw new ClientError(
+        "tls",
+        `TLS handshake with ${t.hostname}:${t.port} failed: ${err.message}`,
+        e,
+      );
+    }
+    throw err;
+  }
+  return tls;
+}
+
+async function tunnel(
+  tcp: Deno.TcpConn,
+  t: Target,
+  p: Proxy,
+  limits: HeadLimits,
+): Promise<void> {
+  const authority = t.host.includes(":") && !t.host.endsWith("]")
+    ? t.host
+    : `${t.host}:${t.port}`;
+  let req = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
+  if (p.auth !== null) req += `Proxy-Authorization: ${p.auth}\r\n`;
+  const c = new Connection(tcp, "", `${p.hostname}:${p.port}`);
+  await c.write(latin1Into(req + "\r\n", 0));
+  const head = await readHead(c, limits);
+  if (head.status < 200 || head.status > 299) {
+    tcp.close();
+    throw new ClientError(
+      "proxy",
+      `proxy refused CONNECT ${authority}: ${head.status} ${head.reason}`,
+    );
+  }
+  if (c.end !== c.start) {
+    tcp.close();
+    throw new ClientError("proxy", "proxy sent bytes before the TLS handshake");
+  }
+}
+
+const TEXT_TYPE =
+  /^\s*(text\/|application\/(json|xml|javascript|ecmascript|x-www-form-urlencoded)\b|[^;]*\+(json|xml)\b)/i;
+
+function decodeText(
+  bytes: Uint8Array,
+  contentType: string | undefined,
+): string {
+  const m = contentType === undefined
+    ? null
+    : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType);
+  if (m === null || /^utf-?8$/i.test(m[1])) return utf8.decode(bytes);
+  try {
+    return new TextDecoder(m[1]).decode(bytes);
+  } catch {
+    return utf8.decode(bytes);
+  }
+}
+
+function coerce(
+  bytes: Uint8Array,
+  as: As,
+  contentType: string | undefined,
+): ResponseBodyValue {
+  if (as === "bytes") return bytes;
+  if (as === "none") return null;
+  if (
+    as === "text" || (contentType !== undefined && TEXT_TYPE.test(contentType))
+  ) {
+    return decodeText(bytes, contentType);
+  }
+  return bytes;
+}
+
+function sameOrigin(a: Target, b: Target): boolean {
+  return a.origin === b.origin;
+}
+
+const ENTITY = /^(content-|transfer-encoding$)/i;
+const CREDENTIALS = /^(authorization|cookie|proxy-authorization)$/i;
+
+function dropHeaders(
+  headers: OutHeaders | undefined,
+  re: RegExp,
+): OutHeaders | undefined {
+  if (headers === undefined || headers === null) return headers;
+  const out: OutHeaders = {};
+  for (const k in headers) if (!re.test(k)) out[k] = headers[k];
+  return out;
+}
+
+/**
+ * An HTTP/1.1 client with its own keep-alive pool. The module functions
+ * (`request`, `get`, ...) use {@linkcode defaultClient}; pass `client` in
+ * the options to use another.
+ *
+ * @example A client with a connection cap
+ * ```ts
+ * import { HttpClient } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("hi"),
+ * );
+ * const client = new HttpClient({ maxConnections: 4 });
+ * const res = await client.request({
+ *   url: `http://127.0.0.1:${server.addr.port}/`,
+ * });
+ * console.log(res.status, res.body); // 200 "hi"
+ * client.close();
+ * await server.shutdown();
+ * ```
+ */
+export class HttpClient {
+  /** The keep-alive pool. */
+  readonly #pool: Pool;
+  readonly #limits: HeadLimits;
+  /** The default User-Agent. */
+  readonly userAgent: string;
+
+  /**
+   * Creates a client with an empty pool.
+   *
+   * @param options Pool size, head limits and the default User-Agent.
+   */
+  constructor(options: ClientOptions = {}) {
+    const max = options.maxConnections ?? Infinity;
+    if (!(max >= 1)) {
+      throw new RangeError(`Invalid maxConnections: ${max}`);
+    }
+    this.#pool = new Pool(max);
+    this.#limits = {
+      maxLine: options.maxLine ?? 8192,
+      maxHeaderBytes: options.maxHeaderBytes ?? 65536,
+    };
+    this.userAgent = options.userAgent ?? "httpkit-deno";
+  }
+
+  /** Idle pooled connections, in all or for one key (for tests/metrics). */
+  get idleConnections(): number {
+    return this.#pool.idleCount();
+  }
+
+  /**
+   * Closes every idle pooled connection and stops the pool's timer. The
+   * client stays usable: later requests open new connections.
+   */
+  close(): void {
+    this.#pool.closeIdle();
+  }
+
+  /**
+   * Sends a request. The promise never rejects: a failure resolves to
+   * `{ opts, error }`.
+   *
+   * @param options The request options.
+   * @returns The response, or the error as a value.
+   */
+  async request(options: RequestOptions): Promise<ClientResponse> {
+    const opts: ResolvedOptions = {
+      ...options,
+      url: String(options.url ?? ""),
+      method: String(options.method ?? "GET").toUpperCase(),
+    };
+    try {
+      return await this.#run(options, opts);
+    } catch (e) {
+      return {
+        opts,
+        error: e instanceof Error ? e : new Error(String(e)),
+      } satisfies ErrorResponse;
+    }
+  }
+
+  async #run(
+    options: RequestOptions,
+    opts: ResolvedOptions,
+  ): Promise<ClientResponse> {
+    if (options.url === undefined || options.url === null) {
+      throw new ClientError("bad-url", "Missing url");
+    }
+    if (!isToken(opts.method)) {
+      throw new ClientError(
+        "bad-option",
+        `Invalid method: ${JSON.stringify(opts.method)}`,
+      );
+    }
+    const s = settings(options, this);
+    let target = parseTarget(options.url);
+    if (options.queryParams !== undefined) {
+      target = withQuery(
+        target,
+        paramString(options.queryParams, options.multiParamStyle),
+      );
+    }
+    let auth: string | null = null;
+    const ba = options.basicAuth;
+    if (ba !== undefined) {
+      auth = basic(typeof ba === "string" ? ba : `${ba[0]}:${ba[1]}`);
+    } else if (options.oauthToken !== undefined) {
+      auth = "Bearer " + checkValue("oauthToken", options.oauthToken);
+    } else if (target.userinfo !== null) {
+      auth = basic(target.userinfo);
+    }
+    const hop: Hop = {
+      target,
+      method: opts.method,
+      headers: options.headers,
+      body: await prepareBody(
+        options.body,
+        options.formParams,
+        options.multipart,
+        options.multiParamStyle,
+      ),
+      auth,
+    };
+    let trace: string[] | null = null;
+    for (let redirects = 0;; redirects++) {
+      opts.url = hop.target.href;
+      opts.method = hop.method;
+      const ex = await this.#exchange(hop, s);
+      const status = ex.head.status;
+      if (!s.follow || !REDIRECTS.has(status)) {
+        return await this.#respond(ex, hop, s, opts);
+      }
+      await this.#discard(ex, hop, s);
+      const location = ex.head.headers["location"];
+      if (location === undefined) {
+        throw new ClientError(
+          "redirect",
+          `redirect ${status} without a Location header`,
+        );
+      }
+      if (redirects >= s.maxRedirects) {
+        throw new ClientError(
+          "too-many-redirects",
+          `too many redirects: ${redirects}`,
+        );
+      }
+      let next: Target;
+      try {
+        next = parseTarget(new URL(location, hop.target.href));
+      } catch (e) {
+        throw e instanceof ClientError ? e : new ClientError(
+          "bad-url",
+          `Invalid redirect Location: ${JSON.stringify(location)}`,
+        );
+      }
+      if (trace === null) trace = opts.traceRedirects = [hop.target.href];
+      trace.push(next.href);
+      if (status <= 303) {
+        if (hop.method !== "HEAD") hop.method = "GET";
+        hop.body = { kind: "none" };
+        hop.headers = dropHeaders(hop.headers, ENTITY);
+      } else if (hop.body.kind === "stream") {
+        throw new ClientError(
+          "redirect",
+          `cannot follow a ${status} redirect: the streamed body cannot be sent again`,
+        );
+      }
+      if (!sameOrigin(hop.target, next)) {
+        hop.headers = dropHeaders(hop.headers, CREDENTIALS);
+        hop.auth = null;
+      }
+      hop.target = next;
+    }
+  }
+
+  /** Sends one request and reads the final response head. */
+  async #exchange(hop: Hop, s: Settings): Promise<Exchange> {
+    const { head, close } = buildHead(hop, s);
+    const key = poolKey(hop.target, s);
+    const retryable = (hop.method === "GET" || hop.method === "HEAD") &&
+      hop.body.kind !== "stream";
+    for (let attempt = 0;; attempt++) {
+      let c = attempt === 0 ? this.#pool.takeIdle(key) : null;
+      if (c === null) c = await this.#open(key, hop.target, s);
+      const reused = c.uses > 0;
+      c.watch(s.idleTimeout, s.signal);
+      const before = c.end - c.start;
+      try {
+        await send(c, head, hop.body);
+        const h = await readHead(c, this.#limits);
+        return { c, head: h, close };
+      } catch (e) {
+        const silent = c.end - c.start === before && c.failure === null;
+        this.#pool.release(c, false, 0);
+        if (
+          reused && silent && retryable && attempt === 0 &&
+          e instanceof ClientError &&
+          (e.code === "connection-closed" || e.code === "network")
+        ) {
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Gets a connection slot (maybe queueing), then dials. */
+  async #open(key: string, t: Target, s: Settings): Promise<Connection> {
+    const deadline = Date.now() + s.connectTimeout;
+    const timeoutError = (): ClientError =>
+      new ClientError(
+        "connect-timeout",
+        `connect timeout: ${s.connectTimeout} ms`,
+      );
+    const r = this.#pool.reserve(key);
+    if (r.ready !== null) {
+      let got: Connection | null;
+      try {
+        got = await race(r.ready, s.connectTimeout, s.signal, timeoutError);
+      } catch (e) {
+        r.cancel();
+        throw e;
+      }
+      if (got !== null) return got;
+    }
+    const state: { tcp: Deno.Conn | null; dead: boolean } = {
+      tcp: null,
+      dead: false,
+    };
+    const where = `${t.hostname}:${t.port}`;
+    try {
+      const conn = await race(
+        dial(t, s, this.#limits, state),
+        deadline - Date.now(),
+        s.signal,
+        timeoutError,
+        (late) => late.close(),
+      );
+      return new Connection(conn, key, where);
+    } catch (e) {
+      state.dead = true;
+      if (state.tcp !== null) {
+        try {
+          state.tcp.close();
+        } catch {
+          // closed by dial
+        }
+      }
+      this.#pool.unreserve(key);
+      throw e;
+    }
+  }
+
+  #framing(ex: Exchange, hop: Hop): Framing {
+    const st = ex.head.status;
+    if (hop.method === "HEAD" || st === 204 || st === 205 || st === 304) {
+      return Framing.None;
+    }
+    if (ex.head.chunked) return Framing.Chunked;
+    if (ex.head.contentLength >= 0) return Framing.Length;
+    return Framing.Eof;
+  }
+
+  /** Reads and drops a redirect's body, keeping the connection if cheap. */
+  async #discard(ex: Exchange, hop: Hop, s: Settings): Promise<void> {
+    const f = this.#framing(ex, hop);
+    const c = ex.c;
+    let ok = f === Framing.None;
+    if (!ok) {
+      try {
+        ok = await drain(c, f, ex.head.contentLength, DRAIN_LIMIT);
+      } catch {
+        ok = false;
+      }
+    }
+    this.#pool.release(
+      c,
+      ok && ex.head.keepAlive && !ex.close && c.start === c.end,
+      s.keepalive,
+    );
+  }
+
+  async #respond(
+    ex: Exchange,
+    hop: Hop,
+    s: Settings,
+    opts: ResolvedOptions,
+  ): Promise<ClientResponse> {
+    const { c, head } = ex;
+    const f = this.#framing(ex, hop);
+    const persistent = head.keepAlive && !ex.close && f !== Framing.Eof;
+    const coding = s.autoCompression
+      ? codingFormat(head.headers["content-encoding"])
+      : null;
+    if (f === Framing.None) {
+      this.#pool.release(c, persistent && c.start === c.end, s.keepalive);
+      return { opts, status: head.status, headers: head.headers, body: null };
+    }
+    if (s.as === "stream") {
+      const pool = this.#pool;
+      let body = bodyStream(
+        c,
+        f,
+        head.contentLength,
+        coding === null ? s.maxBody : -1,
+        (ok) =>
+          pool.release(c, ok && persistent && c.start === c.end, s.keepalive),
+      );
+      if (coding !== null) body = decodeStream(body, coding, s.maxBody);
+      return { opts, status: head.status, headers: head.headers, body };
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = await readWhole(
+        c,
+        f,
+        head.contentLength,
+        coding === null ? s.maxBody : -1,
+      );
+    } catch (e) {
+      this.#pool.release(c, false, 0);
+      throw e;
+    }
+    this.#pool.release(c, persistent && c.start === c.end, s.keepalive);
+    if (coding !== null) bytes = await decodeWhole(bytes, coding, s.maxBody);
+    return {
+      opts,
+      status: head.status,
+      headers: head.headers,
+      body: coerce(bytes, s.as, head.headers["content-type"]),
+    };
+  }
+}

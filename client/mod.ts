@@ -1,0 +1,308 @@
+/**
+ * The HTTP/1.1 client, after http-kit's: plain option maps in, plain
+ * response maps out, a keep-alive pool per host, redirects, gzip/deflate,
+ * streaming both ways, HTTP proxies (CONNECT for HTTPS). A request's promise
+ * never rejects: failures come back as `{ opts, error }`.
+ *
+ * ```ts
+ * import { get } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => Response.json({ ok: true }),
+ * );
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   keepalive: -1,
+ * });
+ * if (res.error) console.error(res.error.message);
+ * else console.log(res.status, res.body); // 200 '{"ok":true}'
+ * await server.shutdown();
+ * ```
+ *
+ * @module
+ */
+
+import { HttpClient } from "./client.ts";
+import type { ClientResponse, ErrorResponse, RequestOptions } from "./types.ts";
+
+export { HttpClient } from "./client.ts";
+export { ClientError, type ClientErrorCode } from "./errors.ts";
+export type { HeaderValue, OutHeaders } from "../http1/serialize.ts";
+export type {
+  As,
+  ClientOptions,
+  ClientResponse,
+  ErrorResponse,
+  HttpResponse,
+  MultiParamStyle,
+  MultipartPart,
+  Params,
+  ParamValue,
+  RequestBody,
+  RequestOptions,
+  ResolvedOptions,
+  ResponseBodyValue,
+} from "./types.ts";
+
+/**
+ * The client the module functions use when `options.client` is not given.
+ * Call `defaultClient.close()` to drop its idle keep-alive connections.
+ *
+ * @example Dropping idle connections
+ * ```ts
+ * import { defaultClient } from "./mod.ts";
+ *
+ * defaultClient.close();
+ * ```
+ */
+export const defaultClient: HttpClient = new HttpClient();
+
+/** Options of the module functions: a request plus the client to use. */
+export interface RequestOptionsWithClient extends RequestOptions {
+  /** The client (and so the pool) to use; default {@linkcode defaultClient}. */
+  client?: HttpClient;
+}
+
+/** A response callback; its return value becomes the promise's value. */
+export type Callback<T> = (res: ClientResponse) => T | Promise<T>;
+
+/**
+ * Sends a request. The promise never rejects: errors (connection refused,
+ * DNS, TLS, timeouts, too many redirects, bad URL...) resolve to
+ * `{ opts, error }`. With a callback, the promise resolves to what the
+ * callback returns, or to `{ opts, error }` when the callback throws.
+ *
+ * @param options The request options; `url` is required.
+ * @param callback Optional handler of the response.
+ * @returns The response map, the error map, or the callback's value.
+ *
+ * @example A POST with form parameters
+ * ```ts
+ * import { request } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => new Response(await req.text()),
+ * );
+ * const res = await request({
+ *   url: `http://127.0.0.1:${server.addr.port}/form`,
+ *   method: "post",
+ *   formParams: { q: "a b", tags: ["x", "y"] },
+ *   keepalive: -1,
+ * });
+ * console.log(res.body); // "q=a+b&tags=x&tags=y"
+ * await server.shutdown();
+ * ```
+ */
+export function request(
+  options: RequestOptionsWithClient,
+): Promise<ClientResponse>;
+/**
+ * Sends a request and hands the response to `callback`; resolves to the
+ * callback's value, or to `{ opts, error }` when the callback throws.
+ *
+ * @param options The request options; `url` is required.
+ * @param callback Handler of the response.
+ * @returns The callback's value, or the error map.
+ */
+export function request<T>(
+  options: RequestOptionsWithClient,
+  callback: Callback<T>,
+): Promise<T | ErrorResponse>;
+export async function request<T>(
+  options: RequestOptionsWithClient,
+  callback?: Callback<T>,
+): Promise<T | ClientResponse> {
+  const client = options.client ?? defaultClient;
+  const res = await client.request(options);
+  if (callback === undefined) return res;
+  try {
+    return await callback(res);
+  } catch (e) {
+    return {
+      opts: res.opts,
+      error: e instanceof Error ? e : new Error(String(e)),
+    };
+  }
+}
+
+function verb(method: string) {
+  function call(
+    url: string | URL,
+    options?: RequestOptionsWithClient,
+  ): Promise<ClientResponse>;
+  function call<T>(
+    url: string | URL,
+    options: RequestOptionsWithClient | undefined,
+    callback: Callback<T>,
+  ): Promise<T | ErrorResponse>;
+  function call<T>(
+    url: string | URL,
+    options?: RequestOptionsWithClient,
+    callback?: Callback<T>,
+  ): Promise<T | ClientResponse> {
+    const o = { ...options, url, method };
+    return callback === undefined ? request(o) : request(o, callback);
+  }
+  return call;
+}
+
+/** The shape of the verb helpers: `(url, options?, callback?)`. */
+export interface VerbFunction {
+  /** Sends the request; see {@linkcode request}. */
+  (url: string | URL, options?: RequestOptionsWithClient): Promise<
+    ClientResponse
+  >;
+  /** Sends the request and hands the response to `callback`. */
+  <T>(
+    url: string | URL,
+    options: RequestOptionsWithClient | undefined,
+    callback: Callback<T>,
+  ): Promise<T | ErrorResponse>;
+}
+
+/**
+ * Sends a GET request. Other methods: {@linkcode request} with `method`.
+ *
+ * @example Getting bytes with a callback
+ * ```ts
+ * import { get } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(new Uint8Array([1, 2, 3])),
+ * );
+ * const size = await get(
+ *   `http://127.0.0.1:${server.addr.port}/`,
+ *   { as: "bytes", keepalive: -1 },
+ *   (res) => res.error ? -1 : (res.body as Uint8Array).length,
+ * );
+ * console.log(size); // 3
+ * await server.shutdown();
+ * ```
+ */
+export const get: VerbFunction = verb("GET");
+
+/**
+ * Sends a POST request.
+ *
+ * @example Posting JSON
+ * ```ts
+ * import { post } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => new Response(await req.text(), { status: 201 }),
+ * );
+ * const res = await post(`http://127.0.0.1:${server.addr.port}/`, {
+ *   headers: { "content-type": "application/json" },
+ *   body: JSON.stringify({ a: 1 }),
+ *   keepalive: -1,
+ * });
+ * console.log(res.status); // 201
+ * await server.shutdown();
+ * ```
+ */
+export const post: VerbFunction = verb("POST");
+
+/**
+ * Sends a PUT request.
+ *
+ * @example Uploading a stream (sent chunked)
+ * ```ts
+ * import { put } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => new Response(String((await req.bytes()).length)),
+ * );
+ * const res = await put(`http://127.0.0.1:${server.addr.port}/`, {
+ *   body: ReadableStream.from(["hello ", "world"]),
+ *   keepalive: -1,
+ * });
+ * console.log(res.body); // "11"
+ * await server.shutdown();
+ * ```
+ */
+export const put: VerbFunction = verb("PUT");
+
+/**
+ * Sends a PATCH request.
+ *
+ * @example
+ * ```ts
+ * import { patch } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.method),
+ * );
+ * const res = await patch(`http://127.0.0.1:${server.addr.port}/`, {
+ *   body: "x",
+ *   keepalive: -1,
+ * });
+ * console.log(res.body); // "PATCH"
+ * await server.shutdown();
+ * ```
+ */
+export const patch: VerbFunction = verb("PATCH");
+
+/**
+ * Sends a DELETE request (`delete` is a reserved word).
+ *
+ * @example
+ * ```ts
+ * import { del } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(null, { status: 204 }),
+ * );
+ * const res = await del(`http://127.0.0.1:${server.addr.port}/item/1`, {
+ *   keepalive: -1,
+ * });
+ * console.log(res.status, res.body); // 204 null
+ * await server.shutdown();
+ * ```
+ */
+export const del: VerbFunction = verb("DELETE");
+
+/**
+ * Sends a HEAD request; the body is always `null`.
+ *
+ * @example
+ * ```ts
+ * import { head } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("abc"),
+ * );
+ * const res = await head(`http://127.0.0.1:${server.addr.port}/`, {
+ *   keepalive: -1,
+ * });
+ * console.log(res.status, res.body); // 200 null
+ * await server.shutdown();
+ * ```
+ */
+export const head: VerbFunction = verb("HEAD");
+
+/**
+ * Sends an OPTIONS request.
+ *
+ * @example
+ * ```ts
+ * import { options } from "./mod.ts";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(null, { headers: { allow: "GET, HEAD" } }),
+ * );
+ * const res = await options(`http://127.0.0.1:${server.addr.port}/`, {
+ *   keepalive: -1,
+ * });
+ * console.log(res.headers?.["allow"]); // "GET, HEAD"
+ * await server.shutdown();
+ * ```
+ */
+export const options: VerbFunction = verb("OPTIONS");
