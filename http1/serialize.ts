@@ -69,38 +69,40 @@ export function userHeaders(
 ): string {
   if (headers === null || headers === undefined) return "";
   let out = "";
-  const add = (name: string, v: HeaderValue | null | undefined): void => {
-    if (v === null || v === undefined) return;
-    if (typeof v === "object") {
-      for (const item of v) add(name, item);
-      return;
-    }
-    const value = typeof v === "string" ? v : String(v);
-    if (!isToken(name)) {
-      throw new ProtocolError(
-        500,
-        `Invalid header name: ${JSON.stringify(name)}`,
-      );
-    }
-    const kind = fieldValueKind(value);
-    if (kind === 2) flags.latin1 = true;
-    else if (kind === 0) {
-      throw new ProtocolError(
-        500,
-        `Invalid value for header ${name}: ${
-          JSON.stringify(value.slice(0, 80))
-        }`,
-      );
-    }
-    if (skipFraming(name, value, flags)) return;
-    out += name + ": " + value + "\r\n";
-  };
   if (headers instanceof Headers) {
-    for (const [name, value] of headers) add(name, value);
-  } else {
-    for (const name in headers) add(name, headers[name]);
+    for (const [name, value] of headers) out += headerLine(name, value, flags);
+    return out;
+  }
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === null || v === undefined) continue;
+    if (typeof v === "object") {
+      for (const item of v) out += headerLine(name, String(item), flags);
+    } else {
+      out += headerLine(name, typeof v === "string" ? v : String(v), flags);
+    }
   }
   return out;
+}
+
+// One checked `name: value` line, or "" for a framing field the server owns.
+function headerLine(name: string, value: string, flags: HeaderFlags): string {
+  if (!isToken(name)) {
+    throw new ProtocolError(
+      500,
+      `Invalid header name: ${JSON.stringify(name)}`,
+    );
+  }
+  const kind = fieldValueKind(value);
+  if (kind === 2) flags.latin1 = true;
+  else if (kind === 0) {
+    throw new ProtocolError(
+      500,
+      `Invalid value for header ${name}: ${JSON.stringify(value.slice(0, 80))}`,
+    );
+  }
+  if (skipFraming(name, value, flags)) return "";
+  return name + ": " + value + "\r\n";
 }
 
 // Framing fields are computed by the server; note the ones that change what

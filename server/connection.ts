@@ -14,7 +14,6 @@ import {
   skipEmptyLines,
 } from "../http1/head.ts";
 import {
-  dateHeader,
   latin1Bytes,
   newFlags,
   statusLine,
@@ -61,6 +60,8 @@ export interface Core {
   gate: ReadGate;
   /** A coarse clock (ms), advanced by the server's sweep timer. */
   now: number;
+  /** The `Date` header line, renewed by the sweep timer (at most 500 ms old). */
+  date: string;
   stopping: boolean;
   conns: Set<Connection>;
   /** Open channels, told when the server stops. */
@@ -126,15 +127,66 @@ export class Connection implements GateEntry {
 
   /** Serves requests until the peer leaves or the connection must close. */
   async run(): Promise<void> {
+    const gate = this.core.gate;
     try {
       for (;;) {
-        const n = await (this.#ahead ?? this.readMore());
+        // The read is inlined here (not readMore) to save a Promise per
+        // request; a read started by a channel is joined instead.
+        let n: number | null;
+        if (this.#ahead !== null) n = await this.#ahead;
+        else {
+          this.#makeRoom();
+          const wait = gate.acquire(this);
+          if (wait !== undefined) await wait;
+          try {
+            n = await this.conn.read(this.buf.subarray(this.end));
+          } finally {
+            gate.release(this);
+          }
+          if (n !== null) this.end += n;
+        }
         if (n === null || this.closed) break;
         if (this.state === State.Idle) this.#enter(State.Head);
         let more = this.#process();
         if (more !== true && more !== false) more = await more;
         // Every response made ready by this read goes out in one write.
-        if (this.#text !== "" || this.#parts.length > 0) await this.flush();
+        if (this.#parts.length > 0) await this.flush();
+        else if (this.#text !== "") {
+          const text = this.#text;
+          this.#text = "";
+          if (text === hotText) {
+            // The same bytes as the last repeated response: no encoding.
+            await this.write(hotBytes);
+          } else if (text.length <= POOLED / 3) {
+            // Encoded into a pooled buffer: a fresh ArrayBuffer per response
+            // costs more than the rest of a small response together. The
+            // buffer goes back only once its write has finished.
+            const buf = pool.pop() ?? new Uint8Array(POOLED);
+            const len = encoder.encodeInto(text, buf).written;
+            if (len <= 4096) {
+              // A response seen twice in a row is kept encoded.
+              if (text === seenText) {
+                hotText = text;
+                hotBytes = buf.slice(0, len);
+              } else seenText = text;
+            }
+            const prev = this.state;
+            this.state = State.Write;
+            this.since = this.core.now;
+            try {
+              let off = await this.conn.write(buf.subarray(0, len));
+              while (off < len) {
+                off += await this.conn.write(buf.subarray(off, len));
+              }
+            } finally {
+              if (pool.length < POOL_MAX) pool.push(buf);
+            }
+            this.state = prev;
+            this.since = this.core.now;
+          } else {
+            await this.write(encoder.encode(text));
+          }
+        }
         if (!more) break;
       }
     } catch (err) {
@@ -500,7 +552,7 @@ export class Connection implements GateEntry {
   ): { text: string; keepAlive: boolean; userLength: number; latin1: boolean } {
     const flags = newFlags();
     let h = statusLine(status) + userHeaders(headers, flags);
-    if (!flags.date) h += dateHeader();
+    if (!flags.date) h += this.core.date;
     if (!flags.server) h += this.core.serverLine;
     const keepAlive = head.keepAlive && !flags.close && !this.core.stopping;
     if (!keepAlive) h += "Connection: close\r\n";
@@ -693,7 +745,8 @@ export class Connection implements GateEntry {
     const text = `${reason || STATUS_TEXT[status] || "Error"}\n`;
     let extra = "";
     for (const name in headers) extra += `${name}: ${headers[name]}\r\n`;
-    const h = statusLine(status) + dateHeader() + this.core.serverLine + extra +
+    const h = statusLine(status) + this.core.date + this.core.serverLine +
+      extra +
       "Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n" +
       `Content-Length: ${utf8Length(text)}\r\n\r\n`;
     this.#queueHead(h, false);
@@ -706,6 +759,11 @@ export class Connection implements GateEntry {
 const POOLED = 16 * 1024;
 const POOL_MAX = 64;
 const pool: Uint8Array[] = [];
+// Servers often send the very same bytes again (health checks, fixed JSON,
+// benchmarks): the last response text seen twice in a row, encoded once.
+let hotText = "";
+let hotBytes = new Uint8Array(0);
+let seenText = "";
 
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 

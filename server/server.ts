@@ -1,6 +1,7 @@
 // The listener: accepts connections, runs their loops, enforces timeouts
 // with one coarse sweep timer, and stops gracefully.
 
+import { dateHeader } from "../http1/serialize.ts";
 import { ReadGate } from "./_gate.ts";
 import { delay, unrefInterval } from "./_timers.ts";
 import { Connection, type Core, isDisconnect, State } from "./connection.ts";
@@ -105,6 +106,7 @@ export function runServer(
     scheme: "http",
     gate: new ReadGate(),
     now: performance.now(),
+    date: dateHeader(),
     stopping: false,
     conns: new Set(),
     channels: new Set(),
@@ -164,7 +166,7 @@ class ServerImpl implements Server {
     );
     this.#sweep = unrefInterval(
       () => this.#expire(),
-      Math.min(1000, Math.max(10, min / 4)),
+      Math.min(500, Math.max(10, min / 4)),
     );
     this.#accepting = this.#accept();
     options.signal?.addEventListener("abort", () => this.stop(), {
@@ -211,6 +213,7 @@ class ServerImpl implements Server {
   #expire(): void {
     const core = this.#core;
     const now = (core.now = performance.now());
+    core.date = dateHeader();
     const t = this.#timeouts;
     for (const c of core.conns) {
       const age = now - c.since;
