@@ -306,3 +306,5 @@ export const head: VerbFunction = verb("HEAD");
  * ```
  */
 export const options: VerbFunction = verb("OPTIONS");
+export { websocket } from "./websocket.ts";
+export type { ClientChannel, WebSocketOptions } from "./websocket.ts";

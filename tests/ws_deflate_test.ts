@@ -234,13 +234,20 @@ Deno.test("parseDeflateResponse() accepts only valid answers to our offer", () =
     ),
     { ...DEFAULTS, serverNoContextTakeover: true, clientMaxWindowBits: 8 },
   );
+  // RFC 7692 7.1.2.1: the server may limit its own window unasked (Python
+  // websockets does), and our 15-bit inflater reads it.
+  assert.deepEqual(
+    parseDeflateResponse("permessage-deflate; server_max_window_bits=10"),
+    { ...DEFAULTS, serverMaxWindowBits: 10 },
+  );
   for (
     const bad of [
       "",
       "foo",
       "permessage-deflate, permessage-deflate",
       "permessage-deflate; client_max_window_bits",
-      "permessage-deflate; server_max_window_bits=10",
+      "permessage-deflate; server_max_window_bits",
+      "permessage-deflate; server_max_window_bits=16",
       "permessage-deflate; x=1",
       "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
     ]

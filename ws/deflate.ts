@@ -353,13 +353,14 @@ export function parseDeflateResponse(value: string): DeflateParams | null {
   const [ext] = exts;
   if (ext.name.toLowerCase() !== "permessage-deflate") return null;
   const o = _readParams(ext.params);
-  // The offer has no server_max_window_bits, so the answer must not either.
-  if (o === null || o.cmwb === true || o.smwb !== null) return null;
+  // RFC 7692 section 7.1.2.1: a server may limit its own window even when
+  // the offer did not ask; our inflater's 15-bit window reads any smaller one.
+  if (o === null || o.cmwb === true) return null;
   if (!supportsContextTakeover() && !o.snct) return null;
   return {
     serverNoContextTakeover: o.snct,
     clientNoContextTakeover: o.cnct || !supportsContextTakeover(),
-    serverMaxWindowBits: 15,
+    serverMaxWindowBits: o.smwb ?? 15,
     clientMaxWindowBits: o.cmwb ?? 15,
   };
 }

@@ -1,0 +1,271 @@
+// The WebSocket client: an HTTP/1.1 upgrade over TCP or TLS, then the same
+// WsChannel the server uses, in the client role (masked frames).
+
+import type { Channel, ChannelHandlers } from "../channel.ts";
+import { findHeadEnd, parseResponseHead } from "../http1/head.ts";
+import { isFieldValue, isToken } from "../http1/_chars.ts";
+import { WsChannel, type WsTransport } from "../ws/channel.ts";
+import {
+  checkServerHandshake,
+  clientOffer,
+  generateKey,
+} from "../ws/handshake.ts";
+
+const encoder = new TextEncoder();
+const LIMITS = { maxLine: 8192, maxHeaderBytes: 64 * 1024 };
+
+/** Options of {@linkcode websocket}. */
+export interface WebSocketOptions {
+  /** Subprotocols to offer, in order of preference. */
+  protocols?: string[];
+  /** Extra request headers (e.g. Authorization, Origin). */
+  headers?: Record<string, string>;
+  /** Offer permessage-deflate. Default `true`. */
+  deflate?: boolean;
+  /** Largest message accepted, in bytes. Default 4 MiB. */
+  maxWs?: number;
+  /** Most bytes queued for the server. Default 16 MiB. */
+  maxQueue?: number;
+  /** Give up connecting after this many ms. Default 30000. */
+  connectTimeout?: number;
+  /** PEM CA certificates to trust for `wss:`. */
+  caCerts?: string[];
+  /** Cancels the connection attempt. */
+  signal?: AbortSignal;
+}
+
+/** A client channel; `protocol` is the subprotocol the server chose. */
+export interface ClientChannel extends Channel {
+  /** The negotiated subprotocol, or null. */
+  readonly protocol: string | null;
+  /** Resolves once the channel has closed. */
+  readonly closed: Promise<void>;
+}
+
+/**
+ * Opens a WebSocket to `url` (`ws:` or `wss:`) and returns the open channel,
+ * driven by the same handlers as a server channel. Frames are masked, pings
+ * are answered, permessage-deflate is offered; `close()` reports
+ * `"client-close"` to `onClose`.
+ *
+ * Unlike the HTTP client this rejects when the connection or the handshake
+ * fails, because there is no response to return as a value.
+ *
+ * @param url The `ws:` or `wss:` URL.
+ * @param handlers `onOpen`, `onReceive`, `onPing`, `onPong`, `onClose`.
+ * @param options Subprotocols, headers, compression, limits, TLS.
+ * @returns The open channel.
+ *
+ * @example Echo through a server channel
+ * ```ts
+ * import { asChannel, runServer, websocket } from "@httpkit/httpkit";
+ *
+ * const server = runServer((req) =>
+ *   asChannel(req, { onReceive: (ch, m) => ch.send(m) }), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const got = Promise.withResolvers<string | Uint8Array>();
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/`, {
+ *   onReceive: (_ch, m) => got.resolve(m),
+ * });
+ * ch.send("hello");
+ * console.assert((await got.promise) === "hello");
+ * ch.close();
+ * await ch.closed;
+ * await server.stop();
+ * ```
+ */
+export async function websocket(
+  url: string | URL,
+  handlers: ChannelHandlers = {},
+  options: WebSocketOptions = {},
+): Promise<ClientChannel> {
+  const u = new URL(url);
+  if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+    throw new TypeError(
+      `WebSocket URL must be ws: or wss:, received ${
+        JSON.stringify(String(url))
+      }`,
+    );
+  }
+  const tls = u.protocol === "wss:";
+  const port = u.port === "" ? (tls ? 443 : 80) : Number(u.port);
+  const hostname = u.hostname.startsWith("[")
+    ? u.hostname.slice(1, -1)
+    : u.hostname;
+  const key = generateKey();
+  const protocols = options.protocols ?? [];
+  const deflate = options.deflate ?? true;
+  const request = upgradeRequest(
+    u,
+    key,
+    protocols,
+    deflate,
+    options.headers ?? {},
+  );
+  const conn = await connect(hostname, port, tls, options);
+  try {
+    const reader = new Reader(conn);
+    await writeAll(conn, encoder.encode(request));
+    const head = await reader.head();
+    const check = checkServerHandshake(
+      head.status,
+      head.headers,
+      key,
+      protocols,
+      deflate,
+    );
+    if (!check.ok) {
+      throw new Error(
+        `WebSocket handshake with ${u.host} failed: ${check.reason}`,
+      );
+    }
+    const initial = reader.rest();
+    const ch = new WsChannel(reader.transport(), handlers, {
+      role: "client",
+      maxWs: options.maxWs,
+      maxQueue: options.maxQueue,
+      deflate: check.deflate,
+    });
+    const client = Object.assign(ch, { protocol: check.protocol }) as
+      & WsChannel
+      & {
+        protocol: string | null;
+      };
+    ch.run(initial).catch(() => {});
+    return client;
+  } catch (err) {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+    throw err;
+  }
+}
+
+function upgradeRequest(
+  u: URL,
+  key: string,
+  protocols: string[],
+  deflate: boolean,
+  headers: Record<string, string>,
+): string {
+  let h = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+    "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
+  if (protocols.length > 0) {
+    for (const p of protocols) {
+      if (!isToken(p)) {
+        throw new TypeError(`Invalid subprotocol: ${JSON.stringify(p)}`);
+      }
+    }
+    h += `Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n`;
+  }
+  const offer = clientOffer(deflate);
+  if (offer !== "") h += `Sec-WebSocket-Extensions: ${offer}\r\n`;
+  for (const name in headers) {
+    const value = headers[name];
+    if (!isToken(name) || !isFieldValue(value)) {
+      throw new TypeError(
+        `Invalid header ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
+      );
+    }
+    h += `${name}: ${value}\r\n`;
+  }
+  return h + "\r\n";
+}
+
+async function connect(
+  hostname: string,
+  port: number,
+  tls: boolean,
+  options: WebSocketOptions,
+): Promise<Deno.Conn> {
+  const timeout = options.connectTimeout ?? 30_000;
+  const timer = new AbortController();
+  const id = setTimeout(() => timer.abort(), timeout);
+  const signal = options.signal
+    ? AbortSignal.any([timer.signal, options.signal])
+    : timer.signal;
+  let tcp: Deno.TcpConn;
+  try {
+    tcp = await Deno.connect({ hostname, port, signal });
+  } catch (err) {
+    if (timer.signal.aborted) {
+      throw new Error(`connect timeout: ${timeout} ms`, { cause: err });
+    }
+    throw err;
+  } finally {
+    clearTimeout(id);
+  }
+  tcp.setNoDelay(true);
+  if (!tls) return tcp;
+  const conn = await Deno.startTls(tcp, { hostname, caCerts: options.caCerts });
+  await conn.handshake();
+  return conn;
+}
+
+async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < b.length) off += await conn.write(b.subarray(off));
+}
+
+// Reads the 101 head, then hands the same buffer to the channel.
+class Reader {
+  #conn: Deno.Conn;
+  #buf = new Uint8Array(16 * 1024);
+  #start = 0;
+  #end = 0;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  async head(): Promise<ReturnType<typeof parseResponseHead>> {
+    for (;;) {
+      const he = findHeadEnd(this.#buf, 0, this.#end);
+      if (he >= 0) {
+        const head = parseResponseHead(this.#buf, 0, he, LIMITS);
+        this.#start = he;
+        return head;
+      }
+      if (this.#end === this.#buf.length) {
+        throw new Error("WebSocket handshake response too large");
+      }
+      const n = await this.#conn.read(this.#buf.subarray(this.#end));
+      if (n === null) {
+        throw new Error("Connection closed during the WebSocket handshake");
+      }
+      this.#end += n;
+    }
+  }
+
+  rest(): Uint8Array {
+    return this.#buf.slice(this.#start, this.#end);
+  }
+
+  transport(): WsTransport {
+    const conn = this.#conn;
+    const buf = this.#buf;
+    let closed = false;
+    return {
+      remoteAddr: (conn.remoteAddr as Deno.NetAddr).hostname ?? "",
+      async read() {
+        const n = await conn.read(buf);
+        return n === null ? null : buf.subarray(0, n);
+      },
+      write: (b) => writeAll(conn, b),
+      close() {
+        if (closed) return;
+        closed = true;
+        try {
+          conn.close();
+        } catch {
+          // already closed
+        }
+      },
+    };
+  }
+}
