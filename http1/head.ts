@@ -574,7 +574,6 @@ export function parseResponseHead(
     }
     f.chunked = chunkedCoding(f.transferEncoding, 0);
   }
-  const conn = f.connection ?? undefined;
   f.keepAlive = keepAlive(http10, f.connection);
   return f;
 }
