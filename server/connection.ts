@@ -23,6 +23,7 @@ import { hasToken } from "../http1/_chars.ts";
 import { STATUS_TEXT } from "../http1/status.ts";
 import type { GateEntry, ReadGate } from "./_gate.ts";
 import { openBody, pump, type StreamingBody } from "./_body.ts";
+import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
 import type { Handler, RingRequest, RingResponse } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -64,6 +65,14 @@ export interface Core {
   date: string;
   stopping: boolean;
   conns: Set<Connection>;
+  /** PROXY protocol handling: off, when present, or required. */
+  proxyProtocol: "disable" | "optional" | "enable";
+  /** Proxy hops whose X-Forwarded-For/-Proto are trusted (0: none). */
+  trustProxy: number;
+  /** Most handler calls whose Promise is pending; more get 503. */
+  queueSize: number;
+  /** Handler calls whose Promise is pending now. */
+  pending: number;
   /** Open channels, told when the server stops. */
   channels: Set<{ serverClose(): void }>;
   error(err: unknown, req: RingRequest | null): void;
@@ -92,6 +101,19 @@ function lowerMethod(m: string): string {
 }
 
 const NOT_FOUND: RingResponse = { status: 404, body: "Not Found" };
+const BUSY: RingResponse = {
+  status: 503,
+  headers: { "retry-after": "1", "content-type": "text/plain" },
+  body: "Server busy",
+};
+
+/** The client address `hops` proxies back in an X-Forwarded-For list. */
+function forwardedFor(xff: string | undefined, hops: number): string | null {
+  if (xff === undefined) return null;
+  const list = xff.split(",");
+  const pick = list[Math.max(0, list.length - hops)].trim();
+  return pick === "" ? null : pick;
+}
 
 /** One accepted connection and its request loop. */
 export class Connection implements GateEntry {
@@ -115,13 +137,19 @@ export class Connection implements GateEntry {
   #parts: Uint8Array[] = [];
   readonly conn: Deno.Conn;
   readonly core: Core;
-  readonly remoteAddr: string;
+  /** The client's address: the socket peer, or the PROXY header's source. */
+  remoteAddr: string;
+  // A PROXY header may still come first.
+  #proxyPending: boolean;
+  // What the PROXY header said, put into the request maps.
+  #forwarded: { for: string; port: string; proto: string } | null = null;
 
   constructor(conn: Deno.Conn, core: Core) {
     this.conn = conn;
     this.core = core;
     const addr = conn.remoteAddr as Deno.NetAddr;
     this.remoteAddr = addr.hostname ?? "";
+    this.#proxyPending = core.proxyProtocol !== "disable";
     this.since = core.now;
   }
 
@@ -286,6 +314,13 @@ export class Connection implements GateEntry {
   /** Handles every complete request in the buffer. */
   #process(): boolean | Promise<boolean> {
     const b = this.buf;
+    if (this.#proxyPending) {
+      try {
+        if (!this.#readProxy()) return true;
+      } catch (err) {
+        return this.refuse(err);
+      }
+    }
     for (;;) {
       const s = skipEmptyLines(b, this.start, this.end);
       this.start = s;
@@ -309,6 +344,33 @@ export class Connection implements GateEntry {
       this.start = he;
       const r = this.#request(head);
       if (r !== true) return r === false ? false : this.#resume(r);
+    }
+    return true;
+  }
+
+  // Consumes a PROXY header at the start of the connection; false when more
+  // bytes are needed to tell.
+  #readProxy(): boolean {
+    const seen = proxyPrefix(this.buf, this.start, this.end);
+    if (seen === "maybe") return false;
+    if (seen === "no") {
+      if (this.core.proxyProtocol === "enable") {
+        throw new ProtocolError(400, "PROXY protocol header required");
+      }
+      this.#proxyPending = false;
+      return true;
+    }
+    const info = parseProxyHeader(this.buf, this.start, this.end);
+    if (info === null) return false;
+    this.start += info.length;
+    this.#proxyPending = false;
+    if (info.srcAddr !== null) {
+      this.remoteAddr = info.srcAddr;
+      this.#forwarded = {
+        for: info.srcAddr,
+        port: String(info.srcPort),
+        proto: info.ssl ? "https" : this.core.scheme,
+      };
     }
     return true;
   }
@@ -412,10 +474,18 @@ export class Connection implements GateEntry {
   ): boolean | Promise<boolean> {
     const req = this.ringRequest(head, body);
     this.current = head;
+    const core = this.core;
+    if (core.pending >= core.queueSize) {
+      // Overloaded: refuse at once rather than queue without bound.
+      core.warn(
+        `Handler queue full (${core.queueSize}): 503 to ${this.remoteAddr}`,
+      );
+      return this.respond(req, head, BUSY);
+    }
     this.#enter(State.Handler);
     let res;
     try {
-      res = this.core.handler(req);
+      res = core.handler(req);
     } catch (err) {
       return this.#handlerFailed(err, req, head);
     }
@@ -440,11 +510,14 @@ export class Connection implements GateEntry {
     // Queued responses of earlier pipelined requests go out meanwhile.
     const flushing = this.flush();
     let res;
+    this.core.pending++;
     try {
       res = await p;
     } catch (err) {
       await flushing;
       return this.#handlerFailed(err, req, head);
+    } finally {
+      this.core.pending--;
     }
     await flushing;
     const r = this.respond(req, head, res ?? null);
@@ -478,13 +551,27 @@ export class Connection implements GateEntry {
       }
     }
     const core = this.core;
+    let remoteAddr = this.remoteAddr;
+    let scheme = core.scheme;
+    const fwd = this.#forwarded;
+    if (fwd !== null) {
+      // The balancer's word replaces anything the client claimed.
+      h["x-forwarded-for"] = fwd.for;
+      h["x-forwarded-port"] = fwd.port;
+      h["x-forwarded-proto"] = fwd.proto;
+    } else if (core.trustProxy > 0) {
+      remoteAddr = forwardedFor(h["x-forwarded-for"], core.trustProxy) ??
+        remoteAddr;
+      const proto = h["x-forwarded-proto"];
+      if (proto === "https" || proto === "http") scheme = proto;
+    }
     return {
       serverPort: core.port,
       serverName: serverName(head.authority, core.hostname),
-      remoteAddr: this.remoteAddr,
+      remoteAddr,
       uri: head.path,
       queryString: head.query,
-      scheme: core.scheme,
+      scheme,
       requestMethod: lowerMethod(head.method),
       protocol: head.http10 ? "HTTP/1.0" : "HTTP/1.1",
       headers: h,

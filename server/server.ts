@@ -18,6 +18,8 @@ const DEFAULTS = {
   idleTimeout: 60_000,
   bodyTimeout: 60_000,
   writeTimeout: 60_000,
+  queueSize: 20_480,
+  maxConnections: 50_000,
 };
 
 function defaultError(err: unknown, req: RingRequest | null): void {
@@ -68,12 +70,22 @@ export function runServer(
     );
   }
   const o = { ...DEFAULTS, ...options };
-  const listener: Deno.TcpListener = Deno.listen({
-    hostname: o.ip,
-    port: o.port ?? DEFAULTS.port,
-    transport: "tcp",
-  });
-  const addr = listener.addr as Deno.NetAddr;
+  if (
+    o.serverHeader !== null &&
+    !/^[\x21-\x7e][\x20-\x7e]*$/.test(String(o.serverHeader))
+  ) {
+    throw new TypeError(
+      `Invalid serverHeader: ${JSON.stringify(o.serverHeader)}`,
+    );
+  }
+  const proxyProtocol = options.proxyProtocol ?? "disable";
+  if (!["disable", "optional", "enable"].includes(proxyProtocol)) {
+    throw new TypeError(
+      `proxyProtocol must be "disable", "optional" or "enable": received ${
+        JSON.stringify(proxyProtocol)
+      }`,
+    );
+  }
   const timeouts = {
     header: positive(
       "headerTimeout",
@@ -88,41 +100,112 @@ export function runServer(
       DEFAULTS.writeTimeout,
     ),
   };
-  const warn = options.warnLogger ?? (() => {});
+  const limits = {
+    maxLine: positive("maxLine", options.maxLine, DEFAULTS.maxLine),
+    maxHeaderBytes: positive(
+      "maxHeaderBytes",
+      options.maxHeaderBytes,
+      DEFAULTS.maxHeaderBytes,
+    ),
+  };
+  const maxBody = positive("maxBody", options.maxBody, DEFAULTS.maxBody);
+  const queueSize = positive(
+    "queueSize",
+    options.queueSize,
+    DEFAULTS.queueSize,
+  );
+  const maxConnections = positive(
+    "maxConnections",
+    options.maxConnections,
+    DEFAULTS.maxConnections,
+  );
+  const trust = options.trustProxy === true ? 1 : options.trustProxy || 0;
+  const { listener, hostname, port, scheme } = listen(o);
   const core: Core = {
     handler,
-    limits: {
-      maxLine: positive("maxLine", options.maxLine, DEFAULTS.maxLine),
-      maxHeaderBytes: positive(
-        "maxHeaderBytes",
-        options.maxHeaderBytes,
-        DEFAULTS.maxHeaderBytes,
-      ),
-    },
-    maxBody: positive("maxBody", options.maxBody, DEFAULTS.maxBody),
+    limits,
+    maxBody,
     serverLine: o.serverHeader === null ? "" : `Server: ${o.serverHeader}\r\n`,
-    port: addr.port,
-    hostname: addr.hostname,
-    scheme: "http",
+    port,
+    hostname,
+    scheme,
     gate: new ReadGate(),
     now: performance.now(),
     date: dateHeader(),
     stopping: false,
     conns: new Set(),
+    proxyProtocol,
+    trustProxy: trust,
+    queueSize,
+    pending: 0,
     channels: new Set(),
     error: options.errorLogger ?? defaultError,
-    warn,
+    warn: options.warnLogger ?? (() => {}),
   };
-  if (
-    o.serverHeader !== null &&
-    !/^[\x21-\x7e][\x20-\x7e]*$/.test(String(o.serverHeader))
-  ) {
-    listener.close();
-    throw new TypeError(
-      `Invalid serverHeader: ${JSON.stringify(o.serverHeader)}`,
-    );
+  return new ServerImpl(listener, core, timeouts, maxConnections, options);
+}
+
+/** A bound listener of any kind, with what the request maps report. */
+interface Bound {
+  listener: Deno.Listener;
+  hostname: string;
+  port: number;
+  scheme: "http" | "https";
+}
+
+// TCP, TLS (cert + key) or a Unix socket, all bound before runServer returns.
+function listen(o: ServerOptions & { ip: string; port: number }): Bound {
+  if (o.unixSocket !== undefined) {
+    const listener = Deno.listen({ transport: "unix", path: o.unixSocket });
+    return { listener, hostname: "localhost", port: 0, scheme: "http" };
   }
-  return new ServerImpl(listener, core, timeouts, options);
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    throw new TypeError("TLS needs both cert and key");
+  }
+  const base = { hostname: o.ip, port: o.port ?? DEFAULTS.port };
+  const listener = o.cert !== undefined
+    ? Deno.listenTls({
+      ...base,
+      cert: o.cert,
+      key: o.key!,
+      alpnProtocols: ["http/1.1"],
+    })
+    : Deno.listen({ ...base, transport: "tcp" });
+  const addr = listener.addr as Deno.NetAddr;
+  return {
+    listener,
+    hostname: addr.hostname,
+    port: addr.port,
+    scheme: o.cert !== undefined ? "https" : "http",
+  };
+}
+
+const BUSY = new TextEncoder().encode(
+  "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n" +
+    "Content-Type: text/plain\r\nContent-Length: 27\r\n\r\nToo many open connections.\n",
+);
+
+// Past maxConnections: answer 503 and close, reading the request first (for
+// at most a second) so closing does not reset the connection under the answer.
+function turnAway(conn: Deno.Conn, core: Core): void {
+  core.warn(
+    `Connection limit reached: 503 to ${
+      (conn.remoteAddr as Deno.NetAddr).hostname
+    }`,
+  );
+  const give = delay(1000);
+  const read = conn.read(new Uint8Array(4096)).catch(() => null);
+  Promise.race([read, give.promise])
+    .then(() => conn.write(BUSY))
+    .catch(() => {})
+    .finally(() => {
+      give.cancel();
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    });
 }
 
 interface Timeouts {
@@ -137,8 +220,9 @@ class ServerImpl implements Server {
   readonly hostname: string;
   status: "running" | "stopping" | "stopped" = "running";
   readonly finished: Promise<void>;
-  #listener: Deno.TcpListener;
+  #listener: Deno.Listener;
   #core: Core;
+  #maxConnections: number;
   #timeouts: Timeouts;
   #sweep: number;
   #accepting: Promise<void>;
@@ -147,12 +231,14 @@ class ServerImpl implements Server {
   #loops = new Set<Promise<void>>();
 
   constructor(
-    listener: Deno.TcpListener,
+    listener: Deno.Listener,
     core: Core,
     timeouts: Timeouts,
+    maxConnections: number,
     options: ServerOptions,
   ) {
     this.#listener = listener;
+    this.#maxConnections = maxConnections;
     this.#core = core;
     this.#timeouts = timeouts;
     this.port = core.port;
@@ -178,7 +264,7 @@ class ServerImpl implements Server {
   async #accept(): Promise<void> {
     const core = this.#core;
     for (;;) {
-      let conn: Deno.TcpConn;
+      let conn: Deno.Conn;
       try {
         conn = await this.#listener.accept();
       } catch (err) {
@@ -194,8 +280,12 @@ class ServerImpl implements Server {
         conn.close();
         continue;
       }
+      if (core.conns.size >= this.#maxConnections) {
+        turnAway(conn, core);
+        continue;
+      }
       try {
-        conn.setNoDelay(true);
+        (conn as Deno.TcpConn).setNoDelay?.(true);
       } catch {
         // a socket that is already gone fails in run() just as well
       }

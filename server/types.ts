@@ -101,6 +101,32 @@ export interface ServerOptions {
   bodyTimeout?: number;
   /** Longest wait for the peer to take written bytes, in ms. Default 60000. */
   writeTimeout?: number;
+  /** Most open connections; past it a new one gets 503 and is closed. Default 50000. */
+  maxConnections?: number;
+  /**
+   * Most handler calls whose Promise is still pending; past it requests get
+   * 503 at once instead of queueing without bound. Default 20480.
+   */
+  queueSize?: number;
+  /**
+   * PROXY protocol (v1 and v2) from a load balancer: `"disable"` (default),
+   * `"optional"` (used when present) or `"enable"` (required, else 400). The
+   * header's client address becomes `remoteAddr` and the request maps carry
+   * `x-forwarded-for`, `x-forwarded-port` and `x-forwarded-proto` from it.
+   */
+  proxyProtocol?: "disable" | "optional" | "enable";
+  /**
+   * Trust X-Forwarded-For and X-Forwarded-Proto from this many proxy hops
+   * (`true` = 1): `remoteAddr` becomes the address that many entries from
+   * the end of the list. Off by default: clients can send any header.
+   */
+  trustProxy?: boolean | number;
+  /** PEM certificate chain: with `key`, the server speaks TLS (https, wss). */
+  cert?: string;
+  /** PEM private key for `cert`. */
+  key?: string;
+  /** Listen on this Unix domain socket path instead of TCP. */
+  unixSocket?: string;
   /** Called with errors of handlers and of writing responses. */
   errorLogger?: (err: unknown, req: RingRequest | null) => void;
   /** Called with warnings (refused requests, dropped connections). */
