@@ -81,6 +81,7 @@ interface Settings {
   proxy: Proxy | null;
   signal: AbortSignal | undefined;
   userAgent: string;
+  unixSocket: string | undefined;
 }
 
 /** One hop of a request (redirects rewrite it). */
@@ -230,6 +231,7 @@ function settings(o: RequestOptions, client: HttpClient): Settings {
     proxy: o.proxyUrl === undefined ? null : parseProxy(o.proxyUrl),
     signal: o.signal,
     userAgent: checkValue("userAgent", o.userAgent ?? client.userAgent),
+    unixSocket: o.unixSocket,
   };
 }
 
@@ -276,6 +278,7 @@ function poolKey(t: Target, s: Settings): string {
     key = (t.https ? "https|" : "http|") + t.hostname + "|" + t.port;
     if (s.proxy !== null) key += "|via|" + s.proxy.href;
   }
+  if (s.unixSocket !== undefined) key += "|unix|" + s.unixSocket;
   if (t.https) {
     if (s.insecure) key += "|insecure";
     if (s.caCerts !== undefined) key += "|ca|" + s.caCerts.join("");
@@ -507,10 +510,12 @@ async function dial(
   const p = s.proxy;
   const hostname = p !== null ? p.hostname : t.hostname;
   const port = p !== null ? p.port : t.port;
-  const where = `${hostname}:${port}`;
-  let tcp: Deno.TcpConn;
+  const where = s.unixSocket ?? `${hostname}:${port}`;
+  let tcp: Deno.Conn;
   try {
-    tcp = await Deno.connect({ hostname, port });
+    tcp = s.unixSocket !== undefined && p === null
+      ? await Deno.connect({ transport: "unix", path: s.unixSocket })
+      : await Deno.connect({ hostname, port });
   } catch (e) {
     throw p !== null
       ? new ClientError(
@@ -526,8 +531,15 @@ async function dial(
     throw new ClientError("connect-timeout", "connect cancelled");
   }
   if (!t.https) return tcp;
-  if (p !== null) await tunnel(tcp, t, p, limits);
-  const tls = await Deno.startTls(tcp, {
+  if (s.unixSocket !== undefined) {
+    tcp.close();
+    throw new ClientError(
+      "bad-option",
+      "unixSocket works with http: URLs only",
+    );
+  }
+  if (p !== null) await tunnel(tcp as Deno.TcpConn, t, p, limits);
+  const tls = await Deno.startTls(tcp as Deno.TcpConn, {
     hostname: t.hostname,
     caCerts: s.caCerts,
     unsafelyDisableHostnameVerification: s.insecure,

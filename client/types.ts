@@ -121,6 +121,12 @@ export interface RequestOptions {
   insecure?: boolean;
   /** Extra trusted root certificates, in PEM. */
   caCerts?: readonly string[];
+  /**
+   * Connect to this Unix domain socket path instead of the URL's host and
+   * port (the URL still gives the Host header and the path), as to a server
+   * behind a local socket.
+   */
+  unixSocket?: string;
   /** An `http://[user:password@]host:port` proxy. Plain HTTP requests use
    * absolute-form targets; HTTPS requests tunnel through `CONNECT`. */
   proxyUrl?: string;
