@@ -41,3 +41,49 @@ export type {
 export { asChannel } from "./server/channel.ts";
 export type { ChannelOptions } from "./server/channel.ts";
 export * from "./client/mod.ts";
+export { serve } from "./adapter/serve.ts";
+export type { HttpServer, ServeInit, ServeOptions } from "./adapter/serve.ts";
+export {
+  fetchToRing,
+  fromResponse,
+  ringRequestOf,
+  ringToFetch,
+  toRequest,
+  toResponse,
+  toRingRequest,
+} from "./adapter/convert.ts";
+export type {
+  FetchHandler,
+  ServeHandlerInfo,
+  ToRequestOptions,
+  ToRingRequestOptions,
+} from "./adapter/convert.ts";
+export { upgradeWebSocket } from "./adapter/websocket.ts";
+export type {
+  UpgradeWebSocketOptions,
+  WebSocketUpgrade,
+} from "./adapter/websocket.ts";
+export { compose } from "./middleware/compose.ts";
+export type { HandlerResult, Middleware } from "./middleware/compose.ts";
+export { parseParams, wrapParams } from "./middleware/params.ts";
+export type { ParamMap, ParamsRequest } from "./middleware/params.ts";
+export {
+  parseCookies,
+  serializeCookie,
+  wrapCookies,
+} from "./middleware/cookies.ts";
+export type {
+  Cookie,
+  CookiesRequest,
+  CookiesResponse,
+} from "./middleware/cookies.ts";
+export { wrapJson } from "./middleware/json.ts";
+export type {
+  JsonOptions,
+  JsonRequest,
+  JsonResponse,
+} from "./middleware/json.ts";
+export { contentTypeOf, wrapStatic } from "./middleware/static.ts";
+export type { StaticOptions } from "./middleware/static.ts";
+export { acceptsGzip, wrapGzip } from "./middleware/gzip.ts";
+export type { GzipOptions } from "./middleware/gzip.ts";

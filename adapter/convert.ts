@@ -1,0 +1,577 @@
+/**
+ * Converters between Ring maps and the Fetch API, both ways, so Ring
+ * handlers, Ring middleware and fetch-style apps (Hono and the like) mix:
+ *
+ * | from            | to              | function                    |
+ * | --------------- | --------------- | --------------------------- |
+ * | `RingRequest`   | `Request`       | {@linkcode toRequest}       |
+ * | `Request`       | `RingRequest`   | {@linkcode toRingRequest}   |
+ * | `RingResponse`  | `Response`      | {@linkcode toResponse}      |
+ * | `Response`      | `RingResponse`  | {@linkcode fromResponse}    |
+ * | Ring `Handler`  | fetch handler   | {@linkcode ringToFetch}     |
+ * | fetch handler   | Ring `Handler`  | {@linkcode fetchToRing}     |
+ *
+ * A `Request` made from a request map the server passed in remembers it
+ * ({@linkcode ringRequestOf}), so channels (`asChannel`) and
+ * `upgradeWebSocket` work from inside fetch handlers too.
+ *
+ * @module
+ */
+
+import { CONN, TAKEOVER } from "../server/connection.ts";
+import { connOf } from "../server/channel.ts";
+import type {
+  Handler,
+  ResponseBody,
+  RingRequest,
+  RingResponse,
+} from "../server/types.ts";
+import type { OutHeaders } from "../http1/serialize.ts";
+
+const encoder = new TextEncoder();
+
+/**
+ * What a fetch handler gets besides the `Request`, as in `Deno.serve`.
+ */
+export interface ServeHandlerInfo {
+  /** The client's address and port. */
+  remoteAddr: Deno.NetAddr;
+  /**
+   * Resolves when the response has been handed to the socket (for a
+   * streamed body: once the stream ended); rejects when a streamed body was
+   * cut short, for example because the client went away.
+   */
+  completed: Promise<void>;
+}
+
+/** A fetch-style handler, the shape `Deno.serve` takes. */
+export type FetchHandler = (
+  request: Request,
+  info: ServeHandlerInfo,
+) => Response | Promise<Response>;
+
+// Request -> the request map it was made from.
+const RINGS = new WeakMap<Request, RingRequest>();
+// Response -> the takeover response map it stands for (asChannel, WebSocket).
+const TAKEOVERS = new WeakMap<Response, RingResponse>();
+// Request map -> a takeover registered by upgradeWebSocket, found again by
+// the marker header when a framework re-creates the Response object.
+const PENDING = new WeakMap<RingRequest, RingResponse>();
+
+/**
+ * Header that marks a `Response` standing for a connection takeover. It
+ * survives `new Response(res.body, res)`, which some frameworks do to make
+ * headers mutable; it is never written to the wire.
+ */
+export const TAKEOVER_HEADER = "x-httpkit-takeover";
+
+/**
+ * The Ring request map a `Request` was made from by {@linkcode toRequest},
+ * or `undefined` for any other `Request`.
+ *
+ * @param request A `Request` a fetch handler received.
+ * @returns The request map, which `asChannel` accepts.
+ *
+ * @example Long-polling from a fetch handler
+ * ```ts
+ * import { asChannel, ringRequestOf, serve, toResponse } from "@httpkit/httpkit";
+ *
+ * const server = serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, (request) => {
+ *   const req = ringRequestOf(request)!;
+ *   return toResponse(asChannel(req, {
+ *     onOpen(ch) {
+ *       setTimeout(() => ch.send("later"), 10);
+ *     },
+ *   }));
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * console.assert((await res.text()) === "later");
+ * await server.shutdown();
+ * ```
+ */
+export function ringRequestOf(request: Request): RingRequest | undefined {
+  return RINGS.get(request);
+}
+
+/** Options of {@linkcode toRequest}. */
+export interface ToRequestOptions {
+  /** The `Request.signal`; none by default. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Makes a `Request` from a Ring request map. The URL is built from the Host
+ * header (else `serverName:serverPort`), `uri` and `queryString`; the body
+ * (already read whole by the server) becomes the `Request` body stream. The
+ * `Request` remembers the map ({@linkcode ringRequestOf}).
+ *
+ * @param req A Ring request map.
+ * @param options The signal to give the `Request`.
+ * @returns The `Request`.
+ * @throws {TypeError} When the Host header or target do not make a URL.
+ *
+ * @example From a request map to a Request
+ * ```ts
+ * import { toRequest, toRingRequest } from "@httpkit/httpkit";
+ *
+ * const ring = await toRingRequest(new Request("http://example.com/a?b=1"));
+ * const request = toRequest(ring);
+ * console.assert(request.url === "http://example.com/a?b=1");
+ * ```
+ */
+export function toRequest(
+  req: RingRequest,
+  options: ToRequestOptions = {},
+): Request {
+  const method = req.requestMethod.toUpperCase();
+  const body = method === "GET" || method === "HEAD" ? null : req.body;
+  const request = new Request(requestUrl(req), {
+    method,
+    headers: req.headers,
+    body: body as Uint8Array<ArrayBuffer> | null,
+    signal: options.signal,
+  });
+  RINGS.set(request, req);
+  return request;
+}
+
+function requestUrl(req: RingRequest): string {
+  let host = req.headers["host"];
+  if (host === undefined || host === "") {
+    const name = req.serverName.includes(":") && !req.serverName.startsWith("[")
+      ? `[${req.serverName}]`
+      : req.serverName;
+    host = `${name}:${req.serverPort}`;
+  }
+  let path = req.uri;
+  if (path.charCodeAt(0) !== 0x2f) {
+    // absolute-form targets keep only their path; `*` (OPTIONS) becomes `/*`
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(path);
+    path = m !== null ? m[1] || "/" : "/" + path;
+  }
+  const q = req.queryString === null ? "" : "?" + req.queryString;
+  return `${req.scheme}://${host}${path}${q}`;
+}
+
+/** Client address of a request map, with the port when the server knows it. */
+export function remoteAddrOf(req: RingRequest): Deno.NetAddr {
+  if ((req as unknown as Record<symbol, unknown>)[CONN] !== undefined) {
+    const addr = connOf(req).conn.conn.remoteAddr as Deno.NetAddr;
+    return { transport: "tcp", hostname: addr.hostname, port: addr.port };
+  }
+  return { transport: "tcp", hostname: req.remoteAddr, port: 0 };
+}
+
+/** Options of {@linkcode toRingRequest}. */
+export interface ToRingRequestOptions {
+  /** The client address (the `info.remoteAddr` of a fetch handler). */
+  remoteAddr?: { hostname: string; port?: number };
+}
+
+/**
+ * Makes a Ring request map from a `Request`, reading its body whole. Header
+ * names become lower-case; `uri` is the URL's path, `queryString` what
+ * follows `?` (or null). When the `Request` came from this server (see
+ * {@linkcode ringRequestOf}) the map keeps the link to the connection, so a
+ * Ring handler mounted inside a fetch app can still use `asChannel`.
+ *
+ * It is async because a `Request` body is a stream while a Ring body is
+ * bytes.
+ *
+ * @param request The `Request`.
+ * @param options The client address, for `remoteAddr`.
+ * @returns The Ring request map.
+ *
+ * @example A Request as a request map
+ * ```ts
+ * import { toRingRequest } from "@httpkit/httpkit";
+ *
+ * const req = await toRingRequest(
+ *   new Request("http://example.com:8080/p?q=1", { method: "POST", body: "hi" }),
+ * );
+ * console.assert(req.requestMethod === "post" && req.uri === "/p");
+ * console.assert(req.queryString === "q=1" && req.serverPort === 8080);
+ * console.assert(new TextDecoder().decode(req.body!) === "hi");
+ * ```
+ */
+export async function toRingRequest(
+  request: Request,
+  options: ToRingRequestOptions = {},
+): Promise<RingRequest> {
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of request.headers) {
+    const prev = headers[name];
+    headers[name] = prev === undefined
+      ? value
+      : prev + (name === "cookie" ? "; " : ",") + value;
+  }
+  if (headers["host"] === undefined) headers["host"] = url.host;
+  let body: Uint8Array | null = null;
+  if (request.body !== null) {
+    const b = new Uint8Array(await request.arrayBuffer());
+    if (b.length > 0) body = b;
+  }
+  const ct = headers["content-type"];
+  let contentType: string | null = null;
+  let charset: string | null = null;
+  if (ct !== undefined) {
+    contentType = ct.split(";")[0].trim().toLowerCase();
+    const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct);
+    if (m !== null) charset = m[1].toLowerCase();
+  }
+  const cl = headers["content-length"];
+  const scheme = url.protocol === "https:" || url.protocol === "wss:"
+    ? "https"
+    : "http";
+  const href = url.href;
+  const qi = href.indexOf("?");
+  const hi = href.indexOf("#");
+  const origin = RINGS.get(request);
+  const req: RingRequest = {
+    serverPort: url.port !== ""
+      ? Number(url.port)
+      : scheme === "https"
+      ? 443
+      : 80,
+    serverName: url.hostname,
+    remoteAddr: options.remoteAddr?.hostname ?? origin?.remoteAddr ?? "",
+    uri: url.pathname,
+    queryString: qi === -1
+      ? null
+      : href.slice(qi + 1, hi === -1 ? undefined : hi),
+    scheme,
+    requestMethod: request.method.toLowerCase(),
+    protocol: origin?.protocol ?? "HTTP/1.1",
+    headers,
+    contentType,
+    contentLength: cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : null,
+    characterEncoding: charset,
+    body,
+    websocket: hasToken(headers["upgrade"], "websocket") &&
+      hasToken(headers["connection"], "upgrade"),
+  };
+  const link = origin === undefined
+    ? undefined
+    : (origin as unknown as Record<symbol, unknown>)[CONN];
+  if (link !== undefined) {
+    (req as unknown as Record<symbol, unknown>)[CONN] = link;
+  }
+  return req;
+}
+
+function hasToken(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  return value.split(",").some((t) => t.trim().toLowerCase() === token);
+}
+
+/**
+ * Makes a `Response` from a Ring response map. Header arrays become repeated
+ * fields; strings, bytes, blobs, streams, iterables and files become the
+ * body; a null-body status (204, 205, 304) drops the body; `null` or
+ * `undefined` gives 404 like the server does. A takeover map (what
+ * `asChannel` returns) becomes a stand-in `Response` that
+ * {@linkcode fromResponse} turns back into the map.
+ *
+ * @param res A Ring response map.
+ * @returns The `Response`.
+ *
+ * @example
+ * ```ts
+ * import { toResponse } from "@httpkit/httpkit";
+ *
+ * const res = toResponse({
+ *   status: 201,
+ *   headers: { "set-cookie": ["a=1", "b=2"] },
+ *   body: "made",
+ * });
+ * console.assert(res.status === 201 && res.headers.getSetCookie().length === 2);
+ * console.assert((await res.text()) === "made");
+ * ```
+ */
+export function toResponse(
+  res: RingResponse | null | undefined | void,
+): Response {
+  if (res === null || res === undefined) {
+    return new Response("Not Found", { status: 404 });
+  }
+  if (isTakeover(res)) return takeoverResponse(res);
+  const status = res.status ?? 200;
+  const headers = toHeaders(res.headers);
+  const nullBody = status === 204 || status === 205 || status === 304;
+  return new Response(nullBody ? null : toBodyInit(res.body), {
+    status,
+    headers,
+  });
+}
+
+function isTakeover(res: RingResponse): boolean {
+  return TAKEOVER in res;
+}
+
+/**
+ * A stand-in `Response` for a takeover response map (status 200, since the
+ * Fetch API refuses 101; the server writes what the takeover writes).
+ */
+export function takeoverResponse(
+  res: RingResponse,
+  pendingFor?: RingRequest,
+): Response {
+  const response = new Response(null, {
+    status: 200,
+    headers: { [TAKEOVER_HEADER]: "1" },
+  });
+  TAKEOVERS.set(response, res);
+  if (pendingFor !== undefined) PENDING.set(pendingFor, res);
+  return response;
+}
+
+/** The takeover map a Response stands for, by identity or marker header. */
+export function takeoverOf(
+  response: Response,
+  req?: RingRequest,
+): RingResponse | undefined {
+  const t = TAKEOVERS.get(response);
+  if (t !== undefined || req === undefined) return t;
+  if (response.headers.has(TAKEOVER_HEADER)) return PENDING.get(req);
+  return undefined;
+}
+
+function toHeaders(h: RingResponse["headers"]): Headers {
+  if (h === undefined || h === null) return new Headers();
+  if (h instanceof Headers) return new Headers(h);
+  const out = new Headers();
+  const o = h as OutHeaders;
+  for (const name in o) {
+    const v = o[name];
+    if (v === null || v === undefined) continue;
+    if (typeof v === "object") {
+      for (const item of v) out.append(name, String(item));
+    } else out.append(name, String(v));
+  }
+  return out;
+}
+
+const ENCODE_STRINGS = (): TransformStream<Uint8Array | string, Uint8Array> =>
+  new TransformStream({
+    transform(chunk, ctl) {
+      ctl.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk);
+    },
+  });
+
+function toBodyInit(body: ResponseBody): BodyInit | null {
+  if (body === null || body === undefined) return null;
+  if (typeof body === "string" || body instanceof Blob) return body;
+  if (body instanceof Uint8Array) return body as Uint8Array<ArrayBuffer>;
+  if (body instanceof ArrayBuffer) return body;
+  if (body instanceof ReadableStream) {
+    return body.pipeThrough(ENCODE_STRINGS());
+  }
+  if (body instanceof Deno.FsFile) return body.readable;
+  if (Symbol.asyncIterator in body || Symbol.iterator in body) {
+    return ReadableStream.from(
+      body as AsyncIterable<Uint8Array | string>,
+    ).pipeThrough(ENCODE_STRINGS());
+  }
+  throw new TypeError(`Unsupported response body: ${typeof body}`);
+}
+
+/**
+ * Makes a Ring response map from a `Response`: status, the `Headers` as they
+ * are, and the body stream (written as it comes, chunked). A stand-in for a
+ * takeover (from `upgradeWebSocket`, or {@linkcode toResponse} of an
+ * `asChannel` map) turns back into that map. `Response.error()` becomes 500.
+ *
+ * @param response The `Response`.
+ * @returns The Ring response map.
+ *
+ * @example
+ * ```ts
+ * import { fromResponse } from "@httpkit/httpkit";
+ *
+ * const res = fromResponse(Response.json({ ok: true }, { status: 202 }));
+ * console.assert(res.status === 202);
+ * console.assert(res.body instanceof ReadableStream);
+ * await (res.body as ReadableStream).cancel();
+ * ```
+ */
+export function fromResponse(response: Response): RingResponse {
+  const t = TAKEOVERS.get(response);
+  if (t !== undefined) return t;
+  if (response.type === "error" || response.status === 0) {
+    return { status: 500, body: "Internal Server Error" };
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: response.body,
+  };
+}
+
+/**
+ * A fetch handler that runs a Ring handler: the `Request` becomes a request
+ * map (body read whole), the response map a `Response`.
+ *
+ * @param handler A Ring handler, possibly wrapped in Ring middleware.
+ * @returns A fetch handler (for `Deno.serve`, Hono's `app.mount`, or our
+ * `serve`).
+ *
+ * @example A Ring handler inside a fetch app
+ * ```ts
+ * import { ringToFetch } from "@httpkit/httpkit";
+ *
+ * const app = ringToFetch((req) => ({ body: `ring saw ${req.uri}` }));
+ * const res = await app(new Request("http://localhost/x"));
+ * console.assert((await res.text()) === "ring saw /x");
+ * ```
+ */
+export function ringToFetch(
+  handler: Handler,
+): (request: Request, info?: ServeHandlerInfo) => Promise<Response> {
+  return async (request, info) => {
+    const req = await toRingRequest(request, { remoteAddr: info?.remoteAddr });
+    return toResponse(await handler(req));
+  };
+}
+
+/**
+ * A Ring handler that runs a fetch handler: the request map becomes a
+ * `Request`, the `Response` a response map. Small bodies that are complete
+ * at once are sent with Content-Length; others stream as they come.
+ *
+ * @param handler A fetch handler (`(request, info) => Response`).
+ * @returns A Ring handler for `runServer` and Ring middleware.
+ *
+ * @example A fetch handler under Ring middleware
+ * ```ts
+ * import { fetchToRing, runServer } from "@httpkit/httpkit";
+ *
+ * const server = runServer(
+ *   fetchToRing((request) => new Response(`fetch saw ${new URL(request.url).pathname}`)),
+ *   { ip: "127.0.0.1", port: 0 },
+ * );
+ * const res = await fetch(`http://127.0.0.1:${server.port}/y`);
+ * console.assert((await res.text()) === "fetch saw /y");
+ * await server.stop();
+ * ```
+ */
+export function fetchToRing(handler: FetchHandler): Handler {
+  return async (req) => {
+    const request = toRequest(req);
+    const info: ServeHandlerInfo = {
+      remoteAddr: remoteAddrOf(req),
+      completed: Promise.resolve(),
+    };
+    return await settle(await handler(request, info), req);
+  };
+}
+
+// How many microtasks a body read may take and still count as "ready now":
+// bodies made from strings, bytes and blobs take 2 to 5 in Deno 2.
+const PROBE_TICKS = 12;
+// Ready bodies up to this size go out with Content-Length in one write.
+const PROBE_MAX = 64 * 1024;
+
+/** Hooks for the end of a streamed body. */
+export interface BodyHooks {
+  /** The body went out whole. */
+  done(): void;
+  /** The body was cut short (client gone, stream error). */
+  failed(err: unknown): void;
+}
+
+/**
+ * The response map for a `Response`, with a body that is complete at once
+ * read into bytes (so it goes out with Content-Length in one write) and a
+ * body still arriving streamed as it comes.
+ */
+export async function settle(
+  response: Response,
+  req?: RingRequest,
+  hooks?: BodyHooks,
+): Promise<RingResponse> {
+  const t = takeoverOf(response, req);
+  if (t !== undefined) {
+    hooks?.done();
+    return t;
+  }
+  const res = fromResponse(response);
+  const stream = res.body;
+  if (!(stream instanceof ReadableStream)) {
+    hooks?.done();
+    return res;
+  }
+  const reader = (stream as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let result: ReadableStreamReadResult<Uint8Array> | undefined;
+    let error: { err: unknown } | undefined;
+    const pending = reader.read();
+    pending.then((r) => (result = r), (err) => (error = { err }));
+    for (let i = 0; i < PROBE_TICKS; i++) {
+      if (result !== undefined || error !== undefined) break;
+      await null;
+    }
+    if (error !== undefined) {
+      hooks?.failed(error.err);
+      throw error.err;
+    }
+    if (result === undefined) {
+      res.body = rest(chunks, pending, reader, hooks);
+      return res;
+    }
+    if (result.done) {
+      hooks?.done();
+      res.body = chunks.length === 1 ? chunks[0] : join(chunks, size);
+      return res;
+    }
+    chunks.push(result.value);
+    size += result.value.length;
+    if (size > PROBE_MAX) {
+      res.body = rest(chunks, null, reader, hooks);
+      return res;
+    }
+  }
+}
+
+async function* rest(
+  head: Uint8Array[],
+  pending: Promise<ReadableStreamReadResult<Uint8Array>> | null,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  hooks: BodyHooks | undefined,
+): AsyncGenerator<Uint8Array, void, undefined> {
+  let finished = false;
+  try {
+    yield* head;
+    for (;;) {
+      const r = await (pending ?? reader.read());
+      pending = null;
+      if (r.done) break;
+      yield r.value;
+    }
+    finished = true;
+    hooks?.done();
+  } catch (err) {
+    finished = true;
+    hooks?.failed(err);
+    throw err;
+  } finally {
+    if (!finished) {
+      hooks?.failed(
+        new DOMException("The response body was cut short", "AbortError"),
+      );
+      reader.cancel().catch(() => {});
+    }
+  }
+}
+
+function join(parts: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,292 @@
+/**
+ * `serve`: runs a fetch-style handler (`(Request, info) => Response`, the
+ * shape of `Deno.serve`, Hono's `app.fetch` and most Deno apps) on httpkit's
+ * server.
+ *
+ * @module
+ */
+
+import { requestSignal } from "../server/channel.ts";
+import { runServer } from "../server/server.ts";
+import type {
+  Handler,
+  RingRequest,
+  Server,
+  ServerOptions,
+} from "../server/types.ts";
+import {
+  type BodyHooks,
+  type FetchHandler,
+  remoteAddrOf,
+  type ServeHandlerInfo,
+  settle,
+  toRequest,
+} from "./convert.ts";
+
+/**
+ * Options of {@linkcode serve}: those of `Deno.serve` plus the limits,
+ * timeouts and loggers of {@linkcode ServerOptions}.
+ */
+export interface ServeOptions
+  extends Omit<ServerOptions, "ip" | "port" | "onListen" | "signal"> {
+  /** Port to listen on; 0 picks a free one. Default 8000. */
+  port?: number;
+  /** Address to listen on. Default `"0.0.0.0"`. */
+  hostname?: string;
+  /** Stops the server when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Called once the server listens. By default it logs
+   * `Listening on http://<hostname>:<port>/`.
+   */
+  onListen?: (localAddr: Deno.NetAddr) => void;
+  /**
+   * Turns an error thrown by the handler into a response. By default it
+   * logs the error and answers 500.
+   */
+  onError?: (error: unknown) => Response | Promise<Response>;
+}
+
+/** {@linkcode ServeOptions} with the handler inside, like `Deno.ServeInit`. */
+export interface ServeInit extends ServeOptions {
+  /** The fetch handler. */
+  handler: FetchHandler;
+}
+
+/** A server started by {@linkcode serve}, shaped like `Deno.HttpServer`. */
+export interface HttpServer extends AsyncDisposable {
+  /** Resolves once the server has stopped. */
+  readonly finished: Promise<void>;
+  /** The bound address (with the real port when 0 was asked for). */
+  readonly addr: Deno.NetAddr;
+  /** The underlying Ring server. */
+  readonly server: Server;
+  /**
+   * Stops accepting, lets requests in flight finish (for up to 5 s), closes
+   * channels and WebSockets (1001) and resolves when all is closed.
+   */
+  shutdown(): Promise<void>;
+  /**
+   * Kept for `Deno.HttpServer` compatibility: a no-op, the listener always
+   * keeps the process alive while the server runs.
+   */
+  ref(): void;
+  /**
+   * Kept for `Deno.HttpServer` compatibility: a no-op, the listener always
+   * keeps the process alive while the server runs.
+   */
+  unref(): void;
+}
+
+/**
+ * Starts a server for a fetch handler, like `Deno.serve`, on httpkit's
+ * HTTP/1.1 server.
+ *
+ * - `request.url` is built from the Host header and the request target.
+ * - The body is read whole by the server before the handler runs (up to
+ *   `maxBody`, default 8 MiB; larger gets 413), then offered as the usual
+ *   `request.body` stream.
+ * - `request.signal` aborts when the client goes away before the response
+ *   is complete.
+ * - A `Response` whose body is complete at once (text, JSON, bytes) goes out
+ *   with Content-Length; a streaming body is written as it comes, chunked.
+ * - HEAD, 204 and 304 responses go out without a body.
+ * - `upgradeWebSocket(request)` works like `Deno.upgradeWebSocket`.
+ *
+ * @param handler The fetch handler.
+ * @returns The running {@linkcode HttpServer}.
+ *
+ * @example Hello from a fetch handler
+ * ```ts
+ * import { serve } from "@httpkit/httpkit";
+ *
+ * const server = serve(
+ *   { port: 0, hostname: "127.0.0.1", onListen() {} },
+ *   (request) => new Response(`Hello ${new URL(request.url).pathname}`),
+ * );
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/you`);
+ * console.assert((await res.text()) === "Hello /you");
+ * await server.shutdown();
+ * ```
+ */
+export function serve(handler: FetchHandler): HttpServer;
+/**
+ * Starts a server for a fetch handler with options, like
+ * `Deno.serve(options, handler)`.
+ *
+ * @param options Address, callbacks, limits.
+ * @param handler The fetch handler.
+ * @returns The running {@linkcode HttpServer}.
+ */
+export function serve(options: ServeOptions, handler: FetchHandler): HttpServer;
+/**
+ * Starts a server with the handler among the options, like
+ * `Deno.serve({ handler, ... })`.
+ *
+ * @param init Options and the handler.
+ * @returns The running {@linkcode HttpServer}.
+ */
+export function serve(init: ServeInit): HttpServer;
+export function serve(
+  a: FetchHandler | ServeOptions | ServeInit,
+  b?: FetchHandler,
+): HttpServer {
+  let options: ServeOptions;
+  let handler: FetchHandler | undefined;
+  if (typeof a === "function") {
+    options = {};
+    handler = a;
+  } else {
+    options = a ?? {};
+    handler = b ?? (a as ServeInit).handler;
+  }
+  if (typeof handler !== "function") {
+    throw new TypeError(
+      `A handler function is required: received ${typeof handler}`,
+    );
+  }
+  const {
+    hostname = "0.0.0.0",
+    port = 8000,
+    onListen = logListen,
+    onError = defaultOnError,
+    signal,
+    ...rest
+  } = options;
+  const server = runServer(ringHandler(handler, onError), {
+    ...rest,
+    ip: hostname,
+    port,
+    signal,
+  });
+  const addr: Deno.NetAddr = {
+    transport: "tcp",
+    hostname: server.hostname,
+    port: server.port,
+  };
+  const http: HttpServer = {
+    finished: server.finished,
+    addr,
+    server,
+    shutdown: () => server.stop({ timeout: 5000 }),
+    ref() {},
+    unref() {},
+    [Symbol.asyncDispose]: () => server.stop({ timeout: 5000 }),
+  };
+  onListen({ ...addr });
+  return http;
+}
+
+function logListen(addr: Deno.NetAddr): void {
+  const host = addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  console.log(`Listening on http://${host}:${addr.port}/`);
+}
+
+function defaultOnError(error: unknown): Response {
+  console.error("httpkit: error in serve handler:", error);
+  return new Response("Internal Server Error", { status: 500 });
+}
+
+// The Ring handler behind serve(): Request in, settled Response out.
+function ringHandler(
+  handler: FetchHandler,
+  onError: (error: unknown) => Response | Promise<Response>,
+): Handler {
+  return async (req) => {
+    let request: Request;
+    try {
+      request = lazySignalRequest(req);
+    } catch {
+      return { status: 400, body: "Bad Request" };
+    }
+    const info = new Info(req);
+    let response: Response;
+    try {
+      response = await handler(request, info);
+      if (!(response instanceof Response)) {
+        throw new TypeError(
+          `The handler must return a Response: received ${
+            response === null ? "null" : typeof response
+          }`,
+        );
+      }
+    } catch (err) {
+      try {
+        response = await onError(err);
+      } catch (err2) {
+        response = defaultOnError(err2);
+      }
+    }
+    return await settle(response, req, info);
+  };
+}
+
+// A Request whose `signal` starts watching the socket only once read, so
+// requests that never look at it cost no read-ahead.
+function lazySignalRequest(req: RingRequest): Request {
+  const ac = new AbortController();
+  const request = toRequest(req, { signal: ac.signal });
+  let watching = false;
+  Object.defineProperty(request, "signal", {
+    configurable: true,
+    enumerable: false,
+    get(): AbortSignal {
+      if (!watching) {
+        watching = true;
+        const s = requestSignal(req);
+        s.addEventListener("abort", () => ac.abort(s.reason), { once: true });
+      }
+      return ac.signal;
+    },
+  });
+  return request;
+}
+
+// `info` of a request: the address and `completed` are made on first use.
+class Info implements ServeHandlerInfo, BodyHooks {
+  #req: RingRequest;
+  #addr: Deno.NetAddr | null = null;
+  #completed: Promise<void> | null = null;
+  #resolve: (() => void) | null = null;
+  #reject: ((err: unknown) => void) | null = null;
+  #outcome: { err: unknown } | null | undefined = undefined;
+
+  constructor(req: RingRequest) {
+    this.#req = req;
+  }
+
+  get remoteAddr(): Deno.NetAddr {
+    return this.#addr ??= remoteAddrOf(this.#req);
+  }
+
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      const o = this.#outcome;
+      this.#completed = o === null
+        ? Promise.resolve()
+        : o !== undefined
+        ? Promise.reject(o.err)
+        : new Promise((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      // A rejection nobody waits for must not end the process.
+      this.#completed.catch(() => {});
+    }
+    return this.#completed;
+  }
+
+  done(): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = null;
+    this.#resolve?.();
+  }
+
+  failed(err: unknown): void {
+    if (this.#outcome !== undefined) return;
+    this.#outcome = { err };
+    this.#reject?.(err);
+  }
+}

@@ -1,0 +1,140 @@
+// End to end: the chat example in headless Chromium. Two pages exchange
+// messages over each transport (WebSocket, long-polling, server-sent
+// events), and a screenshot of each is saved in the test's temp dir.
+
+import assert from "node:assert/strict";
+import { chromium } from "npm:playwright-core@1";
+
+const CHROMIUM = "/usr/bin/chromium";
+
+/** A running example process. */
+interface RunningExample {
+  base: string;
+  stop(): Promise<void>;
+}
+
+// Starts examples/<file> with `deno run` on a free port; waits until it answers.
+async function startExample(
+  file: string,
+  perms: string[],
+): Promise<RunningExample> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const path = new URL(`../examples/${file}`, import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", ...perms, path, String(port)],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already exited
+    }
+    await child.status;
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    try {
+      const res = await fetch(base + "/");
+      await res.body?.cancel();
+      return { base, stop };
+    } catch {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`examples/${file} did not start on port ${port}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+// The page's DOM, as far as these checks need it (the test is not DOM-typed).
+interface PageDom {
+  document: {
+    getElementById(id: string): { textContent: string | null } | null;
+    querySelectorAll(sel: string): Iterable<{ textContent: string | null }>;
+  };
+}
+
+async function hasChromium(): Promise<boolean> {
+  try {
+    return (await Deno.stat(CHROMIUM)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "examples/chat: two Chromium pages talk over ws, poll and sse",
+  ignore: !(await hasChromium()),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "httpkit_chat_" });
+    const app = await startExample("chat/server.ts", ["--allow-read"]);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+      ],
+    });
+    try {
+      const context = await browser.newContext();
+      for (const transport of ["ws", "poll", "sse"]) {
+        const open = async (name: string) => {
+          const page = await context.newPage();
+          await page.goto(`${app.base}/?transport=${transport}&name=${name}`);
+          await page.waitForFunction(
+            () =>
+              (globalThis as unknown as PageDom).document.getElementById(
+                "status",
+              )?.textContent === "connected",
+            undefined,
+            { timeout: 10_000 },
+          );
+          return page;
+        };
+        const alice = await open("alice");
+        const bob = await open("bob");
+        const say = async (page: typeof alice, text: string) => {
+          await page.fill("#text", text);
+          await page.press("#text", "Enter");
+        };
+        const sees = (page: typeof alice, line: string) =>
+          page.waitForFunction(
+            (l: string) =>
+              [
+                ...(globalThis as unknown as PageDom).document
+                  .querySelectorAll("#log li"),
+              ].some((li) => li.textContent === l),
+            line,
+            { timeout: 10_000 },
+          );
+        await say(alice, `hi bob via ${transport}`);
+        await sees(bob, `alice: hi bob via ${transport}`);
+        await say(bob, `hi alice via ${transport}`);
+        await sees(alice, `bob: hi alice via ${transport}`);
+        await sees(alice, `alice: hi bob via ${transport}`);
+        const shot = `${tmp}/chat_${transport}.png`;
+        await alice.screenshot({ path: shot });
+        const st = await Deno.stat(shot);
+        assert.ok(st.isFile && st.size > 0, `screenshot ${shot} is empty`);
+        await alice.close();
+        await bob.close();
+      }
+      await context.close();
+    } finally {
+      await browser.close();
+      await app.stop();
+    }
+    console.log(`screenshots in ${tmp}`);
+  },
+});

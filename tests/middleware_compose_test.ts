@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import { compose, type Middleware } from "../middleware/compose.ts";
+import type { RingRequest } from "../server/types.ts";
+
+const req = {
+  serverPort: 80,
+  serverName: "x",
+  remoteAddr: "",
+  uri: "/",
+  queryString: null,
+  scheme: "http",
+  requestMethod: "get",
+  protocol: "HTTP/1.1",
+  headers: {},
+  contentType: null,
+  contentLength: null,
+  characterEncoding: null,
+  body: null,
+  websocket: false,
+} as RingRequest;
+
+Deno.test("compose() runs middleware outermost first", async () => {
+  const order: string[] = [];
+  const tag = (name: string): Middleware => (h) => async (r) => {
+    order.push(`in ${name}`);
+    const res = await h(r);
+    order.push(`out ${name}`);
+    return res;
+  };
+  const app = compose(tag("a"), tag("b"))(() => {
+    order.push("handler");
+    return { body: "x" };
+  });
+  assert.deepEqual(await app(req), { body: "x" });
+  assert.deepEqual(order, ["in a", "in b", "handler", "out b", "out a"]);
+  assert.deepEqual(await compose()(() => ({ status: 204 }))(req), {
+    status: 204,
+  });
+});
