@@ -4,6 +4,7 @@
 import { dateHeader } from "../http1/serialize.ts";
 import { ReadGate } from "./_gate.ts";
 import { delay, unrefInterval } from "./_timers.ts";
+import { REUSE_PORT_NEEDS, runWorkers, unstableNet } from "./workers.ts";
 import { Connection, type Core, isDisconnect, State } from "./connection.ts";
 import type { Handler, RingRequest, Server, ServerOptions } from "./types.ts";
 
@@ -61,9 +62,17 @@ function positive(name: string, v: number | undefined, dflt: number): number {
  * ```
  */
 export function runServer(
-  handler: Handler,
+  handler: Handler | string | URL,
   options: ServerOptions = {},
 ): Server {
+  if (options.workers !== undefined || typeof handler !== "function") {
+    if (typeof handler === "string" || handler instanceof URL) {
+      return runWorkers(handler, options);
+    }
+    throw new TypeError(
+      "With workers the handler must be a module URL (its default export is the handler)",
+    );
+  }
   if (typeof handler !== "function") {
     throw new TypeError(
       `Handler must be a function: received ${typeof handler}`,
@@ -162,7 +171,12 @@ function listen(o: ServerOptions & { ip: string; port: number }): Bound {
   if ((o.cert === undefined) !== (o.key === undefined)) {
     throw new TypeError("TLS needs both cert and key");
   }
-  const base = { hostname: o.ip, port: o.port ?? DEFAULTS.port };
+  if (o.reusePort && !unstableNet()) throw new Error(REUSE_PORT_NEEDS);
+  const base = {
+    hostname: o.ip,
+    port: o.port ?? DEFAULTS.port,
+    ...(o.reusePort ? { reusePort: true } : {}),
+  };
   const listener = o.cert !== undefined
     ? Deno.listenTls({
       ...base,
@@ -220,6 +234,7 @@ class ServerImpl implements Server {
   readonly hostname: string;
   status: "running" | "stopping" | "stopped" = "running";
   readonly finished: Promise<void>;
+  readonly ready: Promise<void> = Promise.resolve();
   #listener: Deno.Listener;
   #core: Core;
   #maxConnections: number;

@@ -125,6 +125,19 @@ export interface ServerOptions {
   cert?: string;
   /** PEM private key for `cert`. */
   key?: string;
+  /**
+   * Run this many Web Workers, each with its own listener on the same port
+   * (`reusePort`, Linux), so every core serves requests. The handler must
+   * then be given as a module URL whose default export is the handler;
+   * function options (loggers, onListen, signal) stay in the main thread.
+   * Needs `--unstable-net`.
+   */
+  workers?: number;
+  /**
+   * Bind with SO_REUSEPORT so several processes or workers share the port
+   * (Linux). Needs `--unstable-net`.
+   */
+  reusePort?: boolean;
   /** Listen on this Unix domain socket path instead of TCP. */
   unixSocket?: string;
   /** Called with errors of handlers and of writing responses. */
@@ -147,6 +160,11 @@ export interface Server {
   readonly status: "running" | "stopping" | "stopped";
   /** Resolves once the server has stopped. */
   readonly finished: Promise<void>;
+  /**
+   * Resolves once every listener is bound: at once for one process, when all
+   * workers listen with `workers`.
+   */
+  readonly ready: Promise<void>;
   /**
    * Stops accepting, closes idle keep-alive connections, lets requests in
    * flight finish for up to `timeout` ms (default 100), then closes the rest.
