@@ -48,11 +48,14 @@ export class WriteQueue {
 
   /**
    * Queues bytes; `false` when the queue is over its limit or broken, so
-   * nothing is dropped silently.
+   * nothing is dropped silently. `force` skips the limit (a close frame must
+   * still go out behind what is queued, never in the middle of it).
    */
-  push(b: Uint8Array): boolean {
+  push(b: Uint8Array, force = false): boolean {
     if (this.#failed) return false;
-    if (this.#bytes + b.length > this.#limit && this.#bytes > 0) return false;
+    if (!force && this.#bytes + b.length > this.#limit && this.#bytes > 0) {
+      return false;
+    }
     this.#items.push(b);
     this.#bytes += b.length;
     if (this.#bytes * 2 > this.#limit) this.#high = true;
@@ -72,10 +75,18 @@ export class WriteQueue {
       while (this.#items.length > 0) {
         const items = this.#items;
         this.#items = [];
-        // Everything queued meanwhile goes out in one write.
-        const b = items.length === 1 ? items[0] : join(items);
-        await this.#write(b);
-        this.#bytes -= b.length;
+        // Small items queued meanwhile go out in one write; large ones one by
+        // one, since copying them costs more than the extra write.
+        if (items.length === 1 || this.#bytes > JOIN_MAX) {
+          for (const b of items) {
+            await this.#write(b);
+            this.#bytes -= b.length;
+          }
+        } else {
+          const b = join(items);
+          await this.#write(b);
+          this.#bytes -= b.length;
+        }
       }
     } catch (err) {
       this.#failed = true;
@@ -94,6 +105,8 @@ export class WriteQueue {
     }
   }
 }
+
+const JOIN_MAX = 64 * 1024;
 
 function join(items: Uint8Array[]): Uint8Array {
   let n = 0;

@@ -260,9 +260,17 @@ class HttpChannel implements Channel {
     if (this.#state === DONE) return;
     this.#state = DONE;
     this.#open = false;
-    if (!more) this.#c.destroy();
     this.#closed(status);
-    this.#finished(more);
+    if (more) {
+      this.#finished(true);
+      return;
+    }
+    // A close-delimited (HTTP/1.0) body ends with the socket: what is
+    // queued must go out first. (A departed peer fails the queue at once.)
+    this.#q.drained().then(() => {
+      this.#c.destroy();
+      this.#finished(false);
+    });
   }
 
   #closed(status: CloseStatus): void {

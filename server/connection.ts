@@ -736,12 +736,14 @@ export class Connection implements GateEntry {
       chunked = true;
     }
     this.#queueHead(h + "\r\n", latin1);
-    await this.flush();
     try {
+      await this.flush();
       await pump(src, this, chunked, length);
     } catch (err) {
       // The head is out, so no error response can follow: cut the connection
-      // and let the peer see a truncated body.
+      // and let the peer see a truncated body. The source is let go of even
+      // when the head itself could not be written (a file stays not open).
+      await src.cancel();
       if (!isDisconnect(err)) this.core.error(err, null);
       return false;
     }

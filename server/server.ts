@@ -383,9 +383,9 @@ class ServerImpl implements Server {
       );
     }
     for (const c of core.conns) c.destroy();
-    // Let the loops see their sockets closed before reporting stopped; a
-    // handler that never settles cannot hold the stop forever.
-    const grace = delay(Math.max(50, timeout));
+    // Sockets are closed by now, so only a handler that never settles can
+    // keep a loop alive: wait a little, not another timeout.
+    const grace = delay(100);
     await Promise.race([Promise.allSettled([...this.#loops]), grace.promise]);
     grace.cancel();
     clearInterval(this.#sweep);

@@ -727,8 +727,10 @@ async function kernelBuffering(): Promise<number> {
 
 Deno.test("runServer() holds a streamed body back for a slow reader", async () => {
   const kernel = await kernelBuffering();
-  // The server may hold a chunk or two beyond what the kernel holds.
-  const allowed = Math.min(kernel + 1024 * 1024, 8 * 1024 * 1024);
+  // The server may hold a chunk or two beyond what the kernel holds; the
+  // kernel's buffers also grow with load (autotuning), so the bound is loose
+  // but still far below the 16 MiB a server that reads ahead would show.
+  const allowed = Math.min(kernel + 4 * 1024 * 1024, 11 * 1024 * 1024);
   let pulled = 0;
   await withServer(
     () => ({

@@ -254,12 +254,9 @@ export class WsChannel implements Channel {
     } catch {
       frame = this.#enc.close(code === 0 ? undefined : 1000);
     }
-    if (force) {
-      // Past the queue limit: the close frame cannot wait behind the rest.
-      this.#t.write(frame).catch(() => {});
-    } else {
-      this.#q.push(frame);
-    }
+    // Past the limit (force) the close frame still queues behind the frame
+    // being written: writing it directly would cut into that frame.
+    this.#q.push(frame, force);
   }
 
   // Ends the channel once: onClose, then the socket closes after what is
