@@ -136,8 +136,16 @@ export interface ChannelHandlers {
   onPing?(ch: Channel, data: Uint8Array): void;
   /** A pong arrived. */
   onPong?(ch: Channel, data: Uint8Array): void;
-  /** The channel closed; called exactly once. */
-  onClose?(ch: Channel, status: CloseStatus, code?: number): void;
+  /**
+   * The channel closed; called exactly once. WebSockets also pass the close
+   * code and the peer's reason.
+   */
+  onClose?(
+    ch: Channel,
+    status: CloseStatus,
+    code?: number,
+    reason?: string,
+  ): void;
   /** A WebSocket upgrade request was refused (status and reason). */
   onHandshakeError?(status: number, reason: string): void;
   /** The send queue fell back under its limit. */

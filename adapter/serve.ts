@@ -66,15 +66,9 @@ export interface HttpServer extends AsyncDisposable {
    * channels and WebSockets (1001) and resolves when all is closed.
    */
   shutdown(): Promise<void>;
-  /**
-   * Kept for `Deno.HttpServer` compatibility: a no-op, the listener always
-   * keeps the process alive while the server runs.
-   */
+  /** Keeps the process alive while the server listens (the default). */
   ref(): void;
-  /**
-   * Kept for `Deno.HttpServer` compatibility: a no-op, the listener always
-   * keeps the process alive while the server runs.
-   */
+  /** Lets the process exit even though the server still listens. */
   unref(): void;
 }
 
@@ -169,8 +163,8 @@ export function serve(
     addr,
     server,
     shutdown: () => server.stop({ timeout: 5000 }),
-    ref() {},
-    unref() {},
+    ref: () => server.ref(),
+    unref: () => server.unref(),
     [Symbol.asyncDispose]: () => server.stop({ timeout: 5000 }),
   };
   onListen({ ...addr });

@@ -26,8 +26,13 @@ const encoder = new TextEncoder();
 
 /** Options of {@linkcode asChannel}. */
 export interface ChannelOptions {
-  /** WebSocket subprotocols the server speaks, in order of preference. */
+  /**
+   * WebSocket subprotocols the server speaks; the first one the client
+   * offers (in the client's order) that is in this list is chosen.
+   */
   protocols?: string[];
+  /** Extra headers for the WebSocket 101 response (e.g. Set-Cookie). */
+  headers?: Record<string, string>;
   /** Negotiate permessage-deflate (RFC 7692). Default `true`. */
   deflate?: boolean;
   /** Largest WebSocket message in bytes; larger closes with 1009. Default 4 MiB. */

@@ -358,6 +358,14 @@ class ServerImpl implements Server {
     return this.#stopping;
   }
 
+  ref(): void {
+    this.#listener.ref();
+  }
+
+  unref(): void {
+    this.#listener.unref();
+  }
+
   async #stop(timeout: number): Promise<void> {
     const core = this.#core;
     this.status = "stopping";

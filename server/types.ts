@@ -171,4 +171,8 @@ export interface Server {
    * Resolves when every connection is closed.
    */
   stop(options?: { timeout?: number }): Promise<void>;
+  /** Keeps the process alive while the server listens (the default). */
+  ref(): void;
+  /** Lets the process exit even though the server still listens. */
+  unref(): void;
 }

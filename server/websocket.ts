@@ -4,6 +4,7 @@
 
 import type { ChannelHandlers } from "../channel.ts";
 import { encodeHead, statusLine } from "../http1/serialize.ts";
+import { isFieldValue, isToken } from "../http1/_chars.ts";
 import { WsChannel, type WsTransport } from "../ws/channel.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
 import type { Connection } from "./connection.ts";
@@ -15,6 +16,7 @@ export interface UpgradeOptions {
   deflate?: boolean;
   maxWs?: number;
   maxQueue?: number;
+  headers?: Record<string, string>;
 }
 
 const MAX_READ = 64 * 1024;
@@ -50,6 +52,17 @@ export async function upgradeWebSocket(
   if (r.extensions !== null) {
     h += `Sec-WebSocket-Extensions: ${r.extensions}\r\n`;
   }
+  for (const name in options.headers) {
+    const value = options.headers[name];
+    if (!isToken(name) || !isFieldValue(value)) {
+      c.core.error(
+        new TypeError(`Invalid 101 header ${JSON.stringify(name)}`),
+        req,
+      );
+      continue;
+    }
+    h += `${name}: ${value}\r\n`;
+  }
   await c.write(encodeHead(h + "\r\n"));
   const initial = c.buf.slice(c.start, c.end);
   c.start = c.end;
@@ -58,6 +71,8 @@ export async function upgradeWebSocket(
     maxWs: options.maxWs,
     maxQueue: options.maxQueue,
     deflate: r.deflate,
+    protocol: r.protocol,
+    extensions: r.extensions,
   });
   c.core.channels.add(ch);
   try {

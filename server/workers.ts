@@ -122,6 +122,11 @@ class WorkerServer implements Server {
     });
   }
 
+  // Workers keep the process alive on their own; there is nothing to unref.
+  ref(): void {}
+
+  unref(): void {}
+
   stop(options: { timeout?: number } = {}): Promise<void> {
     this.#stopping ??= this.#stop(options.timeout ?? 100);
     return this.#stopping;

@@ -43,12 +43,20 @@ export interface WsChannelOptions {
   deflate?: PerMessageDeflate | null;
   /** How long to wait for the peer's close frame after ours. Default 2000 ms. */
   closeTimeout?: number;
+  /** The negotiated subprotocol, or null. */
+  protocol?: string | null;
+  /** The negotiated Sec-WebSocket-Extensions value, or null. */
+  extensions?: string | null;
 }
 
 /** A WebSocket connection as a {@linkcode Channel}. */
 export class WsChannel implements Channel {
   readonly isWebSocket = true;
   readonly remoteAddr: string;
+  /** The negotiated subprotocol, or null. */
+  readonly protocol: string | null;
+  /** The negotiated extensions (permessage-deflate parameters), or null. */
+  readonly extensions: string | null;
   #t: WsTransport;
   #h: ChannelHandlers;
   #dec: WsDecoder;
@@ -77,6 +85,8 @@ export class WsChannel implements Channel {
     this.#h = handlers;
     this.#role = options.role;
     this.remoteAddr = transport.remoteAddr;
+    this.protocol = options.protocol ?? null;
+    this.extensions = options.extensions ?? null;
     this.#deflate = options.deflate ?? null;
     this.#closeTimeout = options.closeTimeout ?? 2000;
     this.#dec = new WsDecoder({
@@ -177,18 +187,18 @@ export class WsChannel implements Channel {
         this.#call(() => this.#h.onPong?.(this, ev.data));
         break;
       case "close":
-        this.#peerClose(ev.code);
+        this.#peerClose(ev.code, ev.reason);
         break;
     }
   }
 
   // The peer closed: echo its code (unless ours is already out), then end.
-  #peerClose(code: number): void {
+  #peerClose(code: number, reason: string): void {
     if (this.#state === "open") {
       this.#sendClose(code === 1005 ? 0 : code, "");
-      this.#finish(closeStatus(code), code);
+      this.#finish(closeStatus(code), code, reason);
     } else {
-      this.#finish(this.#localStatus(), code);
+      this.#finish(this.#localStatus(), code, reason);
     }
   }
 
@@ -261,12 +271,12 @@ export class WsChannel implements Channel {
 
   // Ends the channel once: onClose, then the socket closes after what is
   // queued (the close frame) has gone out.
-  #finish(status: CloseStatus, code: number): void {
+  #finish(status: CloseStatus, code: number, reason = ""): void {
     if (this.#state === "done") return;
     this.#state = "done";
     if (this.#timer !== 0) clearTimeout(this.#timer);
     this.#deflate?.close();
-    this.#call(() => this.#h.onClose?.(this, status, code));
+    this.#call(() => this.#h.onClose?.(this, status, code, reason));
     const t = this.#t;
     const grace = setTimeout(() => t.close(), 1000) as unknown as number;
     this.#q.drained().then(() => {
