@@ -3,16 +3,35 @@
  * WebSocket toolkit with Ring-style handlers and zero dependencies, after
  * Clojure's http-kit.
  *
- * A handler takes a plain request map and returns a plain response map:
+ * A handler takes a plain request map and returns a plain response map; the
+ * client returns a plain response map too, and never rejects; one channel
+ * vocabulary serves WebSockets, HTTP streaming and long-polling:
  *
  * ```ts
- * import { runServer } from "@httpkit/httpkit";
+ * import { asChannel, get, runServer, websocket } from "@httpkit/httpkit";
  *
- * const server = runServer((req) => ({
- *   status: 200,
- *   headers: { "content-type": "text/plain" },
- *   body: `Hello from ${req.uri}`,
- * }), { ip: "127.0.0.1", port: 0 });
+ * // A hello server, with a WebSocket echo on /ws.
+ * const server = runServer((req) =>
+ *   req.uri === "/ws"
+ *     ? asChannel(req, { onReceive: (ch, message) => ch.send(message) })
+ *     : { headers: { "content-type": "text/plain" }, body: `Hello from ${req.uri}` }, {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ *
+ * // A client call: errors come back as values.
+ * const res = await get(`http://127.0.0.1:${server.port}/there`, { as: "text" });
+ * if (!res.error) console.assert(res.body === "Hello from /there");
+ *
+ * // A WebSocket client on the same channel vocabulary.
+ * const echoed = Promise.withResolvers<string | Uint8Array>();
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/ws`, {
+ *   onReceive: (_ch, message) => echoed.resolve(message),
+ * });
+ * ch.send("ping?");
+ * console.assert((await echoed.promise) === "ping?");
+ * ch.close();
+ * await ch.closed;
  * await server.stop();
  * ```
  *
