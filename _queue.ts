@@ -1,3 +1,5 @@
+import { concat } from "./_bytes.ts";
+
 // The send queue behind every channel: `send` stays synchronous, writes go
 // out in order one at a time, and a producer can see how much is waiting
 // (bufferedAmount) and wait for it to drain instead of growing memory.
@@ -83,7 +85,7 @@ export class WriteQueue {
             this.#bytes -= b.length;
           }
         } else {
-          const b = join(items);
+          const b = concat(items, this.#bytes);
           await this.#write(b);
           this.#bytes -= b.length;
         }
@@ -107,15 +109,3 @@ export class WriteQueue {
 }
 
 const JOIN_MAX = 64 * 1024;
-
-function join(items: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const b of items) n += b.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const b of items) {
-    out.set(b, off);
-    off += b.length;
-  }
-  return out;
-}

@@ -27,6 +27,7 @@ import type {
   RingResponse,
 } from "../server/types.ts";
 import type { OutHeaders } from "../http1/serialize.ts";
+import { concat } from "../_bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -523,7 +524,7 @@ export async function settle(
     }
     if (result.done) {
       hooks?.done();
-      res.body = chunks.length === 1 ? chunks[0] : join(chunks, size);
+      res.body = chunks.length === 1 ? chunks[0] : concat(chunks, size);
       return res;
     }
     chunks.push(result.value);
@@ -564,14 +565,4 @@ async function* rest(
       reader.cancel().catch(() => {});
     }
   }
-}
-
-function join(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }

@@ -5,7 +5,7 @@
 import { ChunkedDecoder } from "../http1/chunked.ts";
 import { ProtocolError } from "../http1/errors.ts";
 import type { Connection } from "./_conn.ts";
-import { concat } from "./_encode.ts";
+import { concat } from "../_bytes.ts";
 import { ClientError } from "./errors.ts";
 
 /** How the body is delimited on the wire. */

@@ -9,6 +9,7 @@ import type {
   ParamValue,
   RequestBody,
 } from "./types.ts";
+import { concat } from "../_bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -217,18 +218,4 @@ async function multipartBody(
     bytes: concat(pieces),
     contentType: `multipart/form-data; boundary=${boundary}`,
   };
-}
-
-/** Joins byte arrays into one. */
-export function concat(pieces: readonly Uint8Array[]): Uint8Array {
-  if (pieces.length === 1) return pieces[0];
-  let n = 0;
-  for (const p of pieces) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }

@@ -25,6 +25,7 @@ import type { GateEntry, ReadGate } from "./_gate.ts";
 import { openBody, pump, type StreamingBody } from "./_body.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
 import type { Handler, RingRequest, RingResponse } from "./types.ts";
+import { concat } from "../_bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -900,17 +901,6 @@ export function utf8Length(s: string): number {
     } else n += 2;
   }
   return n;
-}
-
-/** Joins byte arrays. */
-export function concat(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /** The peer went away mid-request. */

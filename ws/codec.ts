@@ -21,6 +21,7 @@
  */
 
 import type { PerMessageDeflate } from "./deflate.ts";
+import { concat } from "../_bytes.ts";
 
 /**
  * Opcode of a continuation frame.
@@ -176,17 +177,6 @@ const _reasonDecoder = new TextDecoder("utf-8", {
 function _validCloseCode(code: number): boolean {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
     (code >= 3000 && code <= 4999);
-}
-
-function _concat(parts: Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 /**
@@ -471,7 +461,7 @@ export class WsDecoder {
     this.#inPayload = false;
     const op = this.#op;
     if (op >= 8) {
-      const data = _concat(this.#ctl, this.#len);
+      const data = concat(this.#ctl, this.#len);
       this.#ctl = [];
       if (op === OP_PING) events.push({ type: "ping", data });
       else if (op === OP_PONG) events.push({ type: "pong", data });
@@ -509,7 +499,7 @@ export class WsDecoder {
       events.push({ type: "text", data });
       this.#text = [];
     } else {
-      events.push({ type: "binary", data: _concat(this.#bin, this.#size) });
+      events.push({ type: "binary", data: concat(this.#bin, this.#size) });
       this.#bin = [];
     }
     this.#msgOp = 0;
