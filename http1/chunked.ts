@@ -38,16 +38,22 @@ export class ChunkedDecoder {
   #trailerLine: number[] = [];
   readonly #maxLine: number;
   readonly #maxTrailer: number;
+  readonly #maxBody: number;
+  // Sum of the chunk sizes declared so far.
+  #declared = 0;
   /** Trailer fields, lower-case names, once `done`. */
   trailers: Record<string, string> = {};
 
   /**
    * @param maxLine Longest chunk-size line or trailer line.
    * @param maxTrailer Largest trailer section.
+   * @param maxBody Largest body: a chunk size that would pass it is refused
+   * with 413 at once, before any of its data is waited for.
    */
-  constructor(maxLine = 8192, maxTrailer = 65536) {
+  constructor(maxLine = 8192, maxTrailer = 65536, maxBody = Infinity) {
     this.#maxLine = maxLine;
     this.#maxTrailer = maxTrailer;
+    this.#maxBody = maxBody;
   }
 
   /** `true` once the last chunk and the trailer section are read. */
@@ -119,6 +125,10 @@ export class ChunkedDecoder {
             throw new ProtocolError(400, "Bare CR in chunk size line");
           }
           this.#digits = 0;
+          this.#declared += this.#size;
+          if (this.#declared > this.#maxBody) {
+            throw new ProtocolError(413, "Request body too large");
+          }
           if (this.#size === 0) {
             this.#state = S.Trailer;
             this.#trailerLine = [];

@@ -436,6 +436,7 @@ export class Connection implements GateEntry {
     const dec = new ChunkedDecoder(
       this.core.limits.maxLine,
       this.core.limits.maxHeaderBytes,
+      this.core.maxBody,
     );
     const parts: Uint8Array[] = [];
     let total = 0;

@@ -421,3 +421,15 @@ Deno.test("encodeChunk() output decodes back to the same bytes", () => {
     trailers: {},
   });
 });
+
+Deno.test("ChunkedDecoder refuses a chunk size past maxBody with 413 before its data", () => {
+  const dec = new ChunkedDecoder(8192, 65536, 1000);
+  const b = new TextEncoder().encode("3e9\r\n");
+  assert.throws(
+    () => dec.decode(b, 0, b.length, () => {}),
+    (e) => e instanceof ProtocolError && e.status === 413,
+  );
+  const ok = new ChunkedDecoder(8192, 65536, 1000);
+  const fits = new TextEncoder().encode("3e8\r\n");
+  assert.equal(ok.decode(fits, 0, fits.length, () => {}), fits.length);
+});
