@@ -1,11 +1,41 @@
-// Baseline peer for bench/load.ts: the same hello server on Deno.serve.
-// Protocol: prints `LISTENING <port>` once bound; PORT and BODY come from env.
+// Baseline peer for bench/load.ts: Deno.serve with a hand-written router.
+// Protocol and routes: see ours.ts.
 
 const port = Number(Deno.env.get("PORT") ?? "0");
 const bodyBytes = Deno.env.get("BODY");
 const body = bodyBytes === undefined
   ? "Hello, World!"
   : "x".repeat(Number(bodyBytes));
+const big = new Uint8Array(1 << 20).fill(0x78);
+
+const TEXT = { "content-type": "text/plain" };
+const OCTETS = { "content-type": "application/octet-stream" };
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The path of an absolute URL without building a URL object, which would
+ * cost more than everything else this server does per request. */
+function pathOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  const q = url.indexOf("?", start);
+  return q < 0 ? url.slice(start) : url.slice(start, q);
+}
+
+async function handle(req: Request): Promise<Response> {
+  switch (pathOf(req.url)) {
+    case "/":
+      return new Response(body, { headers: TEXT });
+    case "/async":
+      await sleep(1);
+      return new Response(body, { headers: TEXT });
+    case "/big":
+      return new Response(big, { headers: OCTETS });
+    case "/echo":
+      return new Response(await req.arrayBuffer(), { headers: OCTETS });
+  }
+  return new Response("not found", { status: 404, headers: TEXT });
+}
 
 const server = Deno.serve(
   {
@@ -13,8 +43,7 @@ const server = Deno.serve(
     hostname: "127.0.0.1",
     onListen: ({ port }): void => console.log(`LISTENING ${port}`),
   },
-  (): Response =>
-    new Response(body, { headers: { "content-type": "text/plain" } }),
+  handle,
 );
 
 async function stop(): Promise<void> {
