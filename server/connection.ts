@@ -369,7 +369,7 @@ export class Connection implements GateEntry {
       this.remoteAddr = info.srcAddr;
       this.#forwarded = {
         for: info.srcAddr,
-        port: String(info.srcPort),
+        port: String(info.dstPort),
         proto: info.ssl ? "https" : this.core.scheme,
       };
     }

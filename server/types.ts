@@ -112,7 +112,8 @@ export interface ServerOptions {
    * PROXY protocol (v1 and v2) from a load balancer: `"disable"` (default),
    * `"optional"` (used when present) or `"enable"` (required, else 400). The
    * header's client address becomes `remoteAddr` and the request maps carry
-   * `x-forwarded-for`, `x-forwarded-port` and `x-forwarded-proto` from it.
+   * `x-forwarded-for` (the client), `x-forwarded-port` (the port the client
+   * connected to on the balancer) and `x-forwarded-proto` from it.
    */
   proxyProtocol?: "disable" | "optional" | "enable";
   /**
