@@ -106,3 +106,4 @@ export { contentTypeOf, wrapStatic } from "./middleware/static.ts";
 export type { StaticOptions } from "./middleware/static.ts";
 export { acceptsGzip, wrapGzip } from "./middleware/gzip.ts";
 export type { GzipOptions } from "./middleware/gzip.ts";
+export type { DeflateOptions } from "./ws/deflate.ts";

@@ -13,6 +13,7 @@ import { chunkHeader, LAST_CHUNK } from "../http1/chunked.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { encodeHead } from "../http1/serialize.ts";
 import { WriteQueue } from "../_queue.ts";
+import type { DeflateOptions } from "../ws/deflate.ts";
 import {
   CONN,
   type Connection,
@@ -33,8 +34,14 @@ export interface ChannelOptions {
   protocols?: string[];
   /** Extra headers for the WebSocket 101 response (e.g. Set-Cookie). */
   headers?: Record<string, string>;
-  /** Negotiate permessage-deflate (RFC 7692). Default `true`. */
-  deflate?: boolean;
+  /**
+   * Negotiate permessage-deflate (RFC 7692). Default `true`: without context
+   * takeover both ways (an idle WebSocket keeps no zlib state), level 1,
+   * messages from 1 KiB. Pass options (e.g. `{ serverNoContextTakeover:
+   * false, clientNoContextTakeover: false }`) for context takeover, which
+   * compresses small repetitive messages better at ~300 KiB per connection.
+   */
+  deflate?: boolean | DeflateOptions;
   /** Largest WebSocket message in bytes; larger closes with 1009. Default 4 MiB. */
   maxWs?: number;
   /** Most bytes a channel may queue for a slow peer. Default 16 MiB. */

@@ -7,19 +7,33 @@ import { encodeHead, statusLine } from "../http1/serialize.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
 import { WsChannel, type WsTransport } from "../ws/channel.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
+import type { DeflateOptions } from "../ws/deflate.ts";
 import type { Connection } from "./connection.ts";
 import type { RingRequest } from "./types.ts";
 
 /** Limits and negotiation settings of a WebSocket upgrade. */
 export interface UpgradeOptions {
   protocols?: string[];
-  deflate?: boolean;
+  deflate?: boolean | DeflateOptions;
   maxWs?: number;
   maxQueue?: number;
   headers?: Record<string, string>;
 }
 
 const MAX_READ = 64 * 1024;
+
+/**
+ * permessage-deflate as the server offers it by default: no context
+ * takeover either way, so no connection keeps zlib windows between messages
+ * (one shared stream does the work; an idle WebSocket costs no zlib memory),
+ * fast level 1, and messages under 1 KiB sent as they are.
+ */
+const SERVER_DEFLATE: DeflateOptions = {
+  serverNoContextTakeover: true,
+  clientNoContextTakeover: true,
+  level: 1,
+  threshold: 1024,
+};
 
 /**
  * Upgrades the connection and serves the channel until it closes.
@@ -35,7 +49,10 @@ export async function upgradeWebSocket(
 ): Promise<boolean> {
   const r = checkUpgrade(method, req.protocol, req.headers, {
     protocols: options.protocols,
-    deflate: options.deflate ?? true,
+    deflate: options.deflate === false ? false : {
+      ...SERVER_DEFLATE,
+      ...(typeof options.deflate === "object" ? options.deflate : {}),
+    },
   });
   if (!r.ok) {
     try {

@@ -36,6 +36,7 @@
 
 import zlib from "node:zlib";
 import { WsProtocolError } from "./codec.ts";
+import { concat } from "../_bytes.ts";
 
 /**
  * Server-side permessage-deflate settings.
@@ -386,6 +387,23 @@ interface _ZHandle {
 class _TooBig extends Error {}
 
 /** A persistent raw deflate or inflate stream driven synchronously. */
+const _sharedDeflaters = new Map<string, _ZStream>();
+let _sharedInflater: _ZStream | null = null;
+
+function _sharedDeflater(
+  bits: number,
+  level: number,
+  memLevel: number,
+): _ZStream {
+  const key = `${bits}/${level}/${memLevel}`;
+  let z = _sharedDeflaters.get(key);
+  if (z === undefined) {
+    z = new _ZStream(false, bits, level, memLevel);
+    _sharedDeflaters.set(key, z);
+  }
+  return z;
+}
+
 class _ZStream {
   #h: _ZHandle;
   #state: Uint32Array;
@@ -632,7 +650,17 @@ export class PerMessageDeflate {
    */
   compress(data: Uint8Array): Uint8Array {
     let out: Uint8Array;
-    if (this.#persistent) {
+    if (this.#persistent && this.#ownNoContext) {
+      // Each message stands alone: one process-wide stream serves every
+      // connection (compress is synchronous), so an idle one holds no zlib
+      // state at all.
+      const z = _sharedDeflater(this.#ownBits, this.#level, this.#memLevel);
+      try {
+        out = z.run(data, Infinity, false);
+      } finally {
+        z.reset();
+      }
+    } else if (this.#persistent) {
       this.#def ??= new _ZStream(
         false,
         this.#ownBits,
@@ -687,9 +715,10 @@ export class PerMessageDeflate {
    */
   decompress(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
     try {
-      return this.#persistent
-        ? this.#inflateStream(chunk, fin, maxOut)
-        : this.#inflateOnce(chunk, fin, maxOut);
+      if (!this.#persistent) return this.#inflateOnce(chunk, fin, maxOut);
+      return this.#peerNoContext
+        ? this.#inflateShared(chunk, fin, maxOut)
+        : this.#inflateStream(chunk, fin, maxOut);
     } catch (e) {
       this.#inWire = 0;
       this.#inParts = [];
@@ -730,6 +759,29 @@ export class PerMessageDeflate {
     this.#inWire = 0;
     if (this.#peerNoContext) this.#inf.reset();
     return out;
+  }
+
+  // Without context takeover a message is inflated whole, at its last frame,
+  // by one process-wide stream: no connection keeps a 32 KiB window.
+  #inflateShared(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
+    if (chunk.length > 0) {
+      // The decoder hands over pieces it owns: no copy needed.
+      this.#inParts.push(chunk);
+      this.#inWire += chunk.length;
+    }
+    if (!fin) return _EMPTY;
+    const wire = this.#inWire;
+    const parts = this.#inParts;
+    this.#inWire = 0;
+    this.#inParts = [];
+    if (wire === 0) return _EMPTY;
+    parts.push(_TAIL);
+    const z = _sharedInflater ??= new _ZStream(true, 15, 6, 8);
+    try {
+      return z.run(concat(parts, wire + _TAIL.length), maxOut, true);
+    } finally {
+      z.reset();
+    }
   }
 
   #inflateOnce(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
