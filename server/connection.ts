@@ -221,9 +221,17 @@ export class Connection implements GateEntry {
     } catch (err) {
       if (!isDisconnect(err)) this.core.warn("Connection failed", err);
     } finally {
-      this.destroy();
+      // A WebSocket detaches: its channel owns the socket from then on.
+      if (!this.detached) this.destroy();
     }
   }
+
+  /**
+   * Set when a channel takes the socket over for good (a WebSocket): the
+   * request loop ends without closing it, so nothing of the request that
+   * upgraded stays referenced for the channel's lifetime.
+   */
+  detached = false;
 
   /**
    * Reads ahead while `active()` holds, so a peer that leaves is noticed

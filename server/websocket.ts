@@ -92,12 +92,19 @@ export async function upgradeWebSocket(
     extensions: r.extensions,
   });
   c.core.channels.add(ch);
-  try {
-    await ch.run(initial);
-  } finally {
-    c.core.channels.delete(ch);
-  }
+  c.detached = true;
+  c.current = null;
+  serve(c, ch, initial);
   return false;
+}
+
+// The channel's own loop, apart from the request that upgraded: it keeps
+// only the connection and the channel alive.
+function serve(c: Connection, ch: WsChannel, initial: Uint8Array): void {
+  ch.run(initial).catch((err) => c.core.error(err, null)).finally(() => {
+    c.core.channels.delete(ch);
+    c.destroy();
+  });
 }
 
 // Reads go into the connection's own buffer; it doubles while reads fill it,
