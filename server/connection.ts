@@ -205,6 +205,7 @@ export class Connection implements GateEntry {
             try {
               let off = await this.conn.write(buf.subarray(0, len));
               while (off < len) {
+                this.since = performance.now();
                 off += await this.conn.write(buf.subarray(off, len));
               }
             } finally {
@@ -816,7 +817,12 @@ export class Connection implements GateEntry {
     const prev = this.state;
     this.#enter(State.Write);
     let off = await this.conn.write(b);
-    while (off < b.length) off += await this.conn.write(b.subarray(off));
+    while (off < b.length) {
+      // A peer that keeps taking bytes is slow, not stuck: writeTimeout
+      // counts from the last progress.
+      this.since = performance.now();
+      off += await this.conn.write(b.subarray(off));
+    }
     if (this.state === State.Write) {
       this.state = prev;
       this.since = this.core.now;
