@@ -16,6 +16,18 @@
  * `tls-handshake` (1015) and `unknown` for any other code. HTTP channels close
  * with `client-close` (the peer went away) or `server-close` (`close()` was
  * called or the server stopped).
+ *
+ * @example Telling a clean close from a dropped one
+ * ```ts
+ * import { closeStatus, type CloseStatus } from "@httpkit/httpkit";
+ *
+ * function clean(status: CloseStatus): boolean {
+ *   return status === "normal" || status === "server-close";
+ * }
+ * console.assert(clean(closeStatus(1000)));
+ * console.assert(!clean(closeStatus(1006))); // "abnormal"
+ * console.assert(!clean("client-close"));
+ * ```
  */
 export type CloseStatus =
   | "normal"
@@ -69,6 +81,29 @@ export function closeStatus(code: number): CloseStatus {
 /**
  * A response head and body sent through an HTTP channel. `status` and
  * `headers` count only on the first `send`.
+ *
+ * @example A first send that sets the response head
+ * ```ts
+ * import { asChannel, type ChannelMessage, runServer } from "@httpkit/httpkit";
+ *
+ * const first: ChannelMessage = {
+ *   status: 202,
+ *   headers: { "content-type": "text/event-stream" },
+ *   body: "data: hello\n\n",
+ * };
+ * const server = runServer((req) =>
+ *   asChannel(req, {
+ *     onOpen(ch) {
+ *       ch.send(first, false); // head and first chunk
+ *       ch.send("data: bye\n\n", true); // last chunk, then close
+ *     },
+ *   }), { ip: "127.0.0.1", port: 0 });
+ * const res = await fetch(`http://127.0.0.1:${server.port}/events`);
+ * console.assert(res.status === 202);
+ * console.assert(res.headers.get("content-type") === "text/event-stream");
+ * console.assert((await res.text()) === "data: hello\n\ndata: bye\n\n");
+ * await server.stop();
+ * ```
  */
 export interface ChannelMessage {
   /** HTTP status of the response (first send only). Defaults to 200. */
@@ -79,12 +114,57 @@ export interface ChannelMessage {
   body?: string | Uint8Array | null;
 }
 
-/** What `send` accepts: text, bytes, or (HTTP channels) a response map. */
+/**
+ * What `send` accepts: text, bytes, or (HTTP channels) a response map.
+ *
+ * @example The three kinds of data
+ * ```ts
+ * import type { ChannelData } from "@httpkit/httpkit";
+ *
+ * const outgoing: ChannelData[] = [
+ *   "a text frame",
+ *   new Uint8Array([1, 2, 3]), // a binary frame
+ *   { status: 200, body: "a response (HTTP channels)" },
+ * ];
+ * const kinds = outgoing.map((data) =>
+ *   typeof data === "string"
+ *     ? "text"
+ *     : data instanceof Uint8Array
+ *     ? "binary"
+ *     : "response"
+ * );
+ * console.assert(kinds.join() === "text,binary,response");
+ * ```
+ */
 export type ChannelData = string | Uint8Array | ChannelMessage;
 
 /**
  * One connection held open by the server or client: a WebSocket, an HTTP
  * stream (chunked) or a long-poll response.
+ *
+ * @example One function for WebSocket and HTTP channels
+ * ```ts
+ * import { asChannel, type Channel, runServer, websocket } from "@httpkit/httpkit";
+ *
+ * function greet(ch: Channel): void {
+ *   ch.send(ch.isWebSocket ? "hello, socket" : "hello, http");
+ * }
+ * const server = runServer((req) => asChannel(req, { onOpen: greet }), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.port}/`);
+ * console.assert((await res.text()) === "hello, http");
+ *
+ * const got = Promise.withResolvers<string | Uint8Array>();
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/`, {
+ *   onReceive: (_ch, message) => got.resolve(message),
+ * });
+ * console.assert((await got.promise) === "hello, socket");
+ * ch.close();
+ * await ch.closed;
+ * await server.stop();
+ * ```
  */
 export interface Channel {
   /**
@@ -126,7 +206,40 @@ export interface Channel {
   drained(): Promise<void>;
 }
 
-/** Callbacks of a channel; every one is optional. */
+/**
+ * Callbacks of a channel; every one is optional.
+ *
+ * @example An echo with a close report
+ * ```ts
+ * import {
+ *   asChannel,
+ *   type ChannelHandlers,
+ *   type CloseStatus,
+ *   runServer,
+ *   websocket,
+ * } from "@httpkit/httpkit";
+ *
+ * const closed = Promise.withResolvers<CloseStatus>();
+ * const echo: ChannelHandlers = {
+ *   onReceive: (ch, message) => ch.send(message),
+ *   onClose: (_ch, status) => closed.resolve(status),
+ * };
+ * const server = runServer((req) => asChannel(req, echo), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const got = Promise.withResolvers<string | Uint8Array>();
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/`, {
+ *   onReceive: (_ch, message) => got.resolve(message),
+ * });
+ * ch.send("ping?");
+ * console.assert((await got.promise) === "ping?");
+ * ch.close();
+ * console.assert((await closed.promise) === "normal");
+ * await ch.closed;
+ * await server.stop();
+ * ```
+ */
 export interface ChannelHandlers {
   /** Called once the channel is ready for `send`. */
   onOpen?(ch: Channel): void;

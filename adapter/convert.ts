@@ -33,6 +33,22 @@ const encoder = new TextEncoder();
 
 /**
  * What a fetch handler gets besides the `Request`, as in `Deno.serve`.
+ *
+ * @example The client's address
+ * ```ts
+ * import { serve, type ServeHandlerInfo } from "@httpkit/httpkit";
+ *
+ * const server = serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (_request, info: ServeHandlerInfo) => {
+ *     info.completed.catch(() => console.log("the client went away"));
+ *     return new Response(`you are ${info.remoteAddr.hostname}`);
+ *   },
+ * );
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * console.assert((await res.text()) === "you are 127.0.0.1");
+ * await server.shutdown();
+ * ```
  */
 export interface ServeHandlerInfo {
   /** The client's address and port. */
@@ -45,7 +61,27 @@ export interface ServeHandlerInfo {
   completed: Promise<void>;
 }
 
-/** A fetch-style handler, the shape `Deno.serve` takes. */
+/**
+ * A fetch-style handler, the shape `Deno.serve` takes.
+ *
+ * @example A fetch app as a Ring handler
+ * ```ts
+ * import {
+ *   type FetchHandler,
+ *   fetchToRing,
+ *   toResponse,
+ *   toRingRequest,
+ * } from "@httpkit/httpkit";
+ *
+ * const app: FetchHandler = (request) =>
+ *   Response.json({ path: new URL(request.url).pathname });
+ * // Serve it with serve(app), or mount it among Ring handlers:
+ * const ring = fetchToRing(app);
+ * const req = await toRingRequest(new Request("http://localhost/items"));
+ * const res = toResponse(await ring(req));
+ * console.assert((await res.text()) === '{"path":"/items"}');
+ * ```
+ */
 export type FetchHandler = (
   request: Request,
   info: ServeHandlerInfo,
@@ -94,7 +130,21 @@ export function ringRequestOf(request: Request): RingRequest | undefined {
   return RINGS.get(request);
 }
 
-/** Options of {@linkcode toRequest}. */
+/**
+ * Options of {@linkcode toRequest}.
+ *
+ * @example A Request with an abort signal
+ * ```ts
+ * import { toRequest, type ToRequestOptions, toRingRequest } from "@httpkit/httpkit";
+ *
+ * const controller = new AbortController();
+ * const toRequestOptions: ToRequestOptions = { signal: controller.signal };
+ * const req = await toRingRequest(new Request("http://localhost/slow"));
+ * const request = toRequest(req, toRequestOptions);
+ * controller.abort();
+ * console.assert(request.signal.aborted);
+ * ```
+ */
 export interface ToRequestOptions {
   /** The `Request.signal`; none by default. */
   signal?: AbortSignal;
@@ -163,7 +213,20 @@ export function remoteAddrOf(req: RingRequest): Deno.NetAddr {
   return { transport: "tcp", hostname: req.remoteAddr, port: 0 };
 }
 
-/** Options of {@linkcode toRingRequest}. */
+/**
+ * Options of {@linkcode toRingRequest}.
+ *
+ * @example Passing the client address along
+ * ```ts
+ * import { toRingRequest, type ToRingRequestOptions } from "@httpkit/httpkit";
+ *
+ * const toRingOptions: ToRingRequestOptions = {
+ *   remoteAddr: { hostname: "203.0.113.7", port: 51000 },
+ * };
+ * const req = await toRingRequest(new Request("http://localhost/"), toRingOptions);
+ * console.assert(req.remoteAddr === "203.0.113.7");
+ * ```
+ */
 export interface ToRingRequestOptions {
   /** The client address (the `info.remoteAddr` of a fetch handler). */
   remoteAddr?: { hostname: string; port?: number };

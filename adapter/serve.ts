@@ -8,6 +8,7 @@
 
 import { requestSignal } from "../server/channel.ts";
 import { runServer } from "../server/server.ts";
+import { runWorkers } from "../server/workers.ts";
 import type {
   Handler,
   RingRequest,
@@ -26,6 +27,25 @@ import {
 /**
  * Options of {@linkcode serve}: those of `Deno.serve` plus the limits,
  * timeouts and loggers of {@linkcode ServerOptions}.
+ *
+ * @example Limits and a custom error page
+ * ```ts
+ * import { serve, type ServeOptions } from "@httpkit/httpkit";
+ *
+ * const serveOptions: ServeOptions = {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   maxBody: 1024 * 1024,
+ *   onListen() {}, // no "Listening on" line
+ *   onError: () => new Response("try again later", { status: 503 }),
+ * };
+ * const server = serve(serveOptions, () => {
+ *   throw new Error("boom");
+ * });
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+ * console.assert(res.status === 503 && (await res.text()) === "try again later");
+ * await server.shutdown();
+ * ```
  */
 export interface ServeOptions
   extends Omit<ServerOptions, "ip" | "port" | "onListen" | "signal"> {
@@ -47,13 +67,51 @@ export interface ServeOptions
   onError?: (error: unknown) => Response | Promise<Response>;
 }
 
-/** {@linkcode ServeOptions} with the handler inside, like `Deno.ServeInit`. */
+/**
+ * {@linkcode ServeOptions} with the handler inside, like `Deno.ServeInit`.
+ *
+ * @example The handler among the options
+ * ```ts
+ * import { serve, type ServeInit } from "@httpkit/httpkit";
+ *
+ * const init: ServeInit = {
+ *   hostname: "127.0.0.1",
+ *   port: 0,
+ *   onListen() {},
+ *   handler: (request) => new Response(`${request.method} ok`),
+ * };
+ * const server = serve(init);
+ * const res = await fetch(`http://127.0.0.1:${server.addr.port}/`, { method: "PUT" });
+ * console.assert((await res.text()) === "PUT ok");
+ * await server.shutdown();
+ * ```
+ */
 export interface ServeInit extends ServeOptions {
   /** The fetch handler. */
   handler: FetchHandler;
 }
 
-/** A server started by {@linkcode serve}, shaped like `Deno.HttpServer`. */
+/**
+ * A server started by {@linkcode serve}, shaped like `Deno.HttpServer`.
+ *
+ * @example Shut down at the end of a block
+ * ```ts
+ * import { type HttpServer, serve } from "@httpkit/httpkit";
+ *
+ * let finished: Promise<void>;
+ * {
+ *   await using server: HttpServer = serve(
+ *     { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *     () => new Response("hi"),
+ *   );
+ *   finished = server.finished;
+ *   const res = await fetch(`http://${server.addr.hostname}:${server.addr.port}/`);
+ *   console.assert((await res.text()) === "hi");
+ *   console.assert(server.server.status === "running");
+ * } // `await using` calls shutdown() here
+ * await finished;
+ * ```
+ */
 export interface HttpServer extends AsyncDisposable {
   /** Resolves once the server has stopped. */
   readonly finished: Promise<void>;
@@ -86,6 +144,10 @@ export interface HttpServer extends AsyncDisposable {
  *   with Content-Length; a streaming body is written as it comes, chunked.
  * - HEAD, 204 and 304 responses go out without a body.
  * - `upgradeWebSocket(request)` works like `Deno.upgradeWebSocket`.
+ * - With `workers: n` (and `--unstable-net`), pass the handler as a module
+ *   URL whose default export is the fetch handler (a function, or an object
+ *   with `fetch` as for `deno serve`); each worker loads it and listens on the
+ *   same port. `onError` does not cross to workers: they log and answer 500.
  *
  * @param handler The fetch handler.
  * @returns The running {@linkcode HttpServer}.
@@ -112,7 +174,10 @@ export function serve(handler: FetchHandler): HttpServer;
  * @param handler The fetch handler.
  * @returns The running {@linkcode HttpServer}.
  */
-export function serve(options: ServeOptions, handler: FetchHandler): HttpServer;
+export function serve(
+  options: ServeOptions,
+  handler: FetchHandler | string | URL,
+): HttpServer;
 /**
  * Starts a server with the handler among the options, like
  * `Deno.serve({ handler, ... })`.
@@ -123,7 +188,7 @@ export function serve(options: ServeOptions, handler: FetchHandler): HttpServer;
 export function serve(init: ServeInit): HttpServer;
 export function serve(
   a: FetchHandler | ServeOptions | ServeInit,
-  b?: FetchHandler,
+  b?: FetchHandler | string | URL,
 ): HttpServer {
   let options: ServeOptions;
   let handler: FetchHandler | undefined;
@@ -132,7 +197,12 @@ export function serve(
     handler = a;
   } else {
     options = a ?? {};
-    handler = b ?? (a as ServeInit).handler;
+    if (
+      options.workers !== undefined || typeof b === "string" || b instanceof URL
+    ) {
+      return serveWorkers(options, b);
+    }
+    handler = (b as FetchHandler | undefined) ?? (a as ServeInit).handler;
   }
   if (typeof handler !== "function") {
     throw new TypeError(
@@ -178,9 +248,54 @@ function logListen(addr: Deno.NetAddr): void {
   console.log(`Listening on http://${host}:${addr.port}/`);
 }
 
+// serve with workers: the fetch handler comes as a module URL, loaded by
+// each worker (see runServer's `workers`).
+function serveWorkers(
+  options: ServeOptions,
+  module: FetchHandler | string | URL | undefined,
+): HttpServer {
+  if (typeof module !== "string" && !(module instanceof URL)) {
+    throw new TypeError(
+      "With workers, pass the handler as a module URL whose default export is the fetch handler",
+    );
+  }
+  const {
+    hostname = "0.0.0.0",
+    port = 8000,
+    onListen = logListen,
+    onError: _onError,
+    signal,
+    ...rest
+  } = options;
+  const server = runWorkers(module, {
+    ...rest,
+    ip: hostname,
+    port,
+    signal,
+    onListen: (a) => onListen({ transport: "tcp", ...a }),
+  }, true);
+  return {
+    finished: server.finished,
+    addr: { transport: "tcp", hostname: server.hostname, port: server.port },
+    server,
+    shutdown: () => server.stop({ timeout: 5000 }),
+    ref: () => server.ref(),
+    unref: () => server.unref(),
+    [Symbol.asyncDispose]: () => server.stop({ timeout: 5000 }),
+  };
+}
+
 function defaultOnError(error: unknown): Response {
   console.error("httpkit: error in serve handler:", error);
   return new Response("Internal Server Error", { status: 500 });
+}
+
+/**
+ * The Ring handler behind `serve` for a fetch handler, with the default
+ * error handling (used by serve's workers).
+ */
+export function fetchRingHandler(handler: FetchHandler): Handler {
+  return ringHandler(handler, defaultOnError);
 }
 
 // The Ring handler behind serve(): Request in, settled Response out.

@@ -15,7 +15,36 @@ const encoder = new TextEncoder();
 
 const CONNECTING = 0, OPEN = 1, CLOSING = 2, CLOSED = 3;
 
-/** Options of {@linkcode upgradeWebSocket}. */
+/**
+ * Options of {@linkcode upgradeWebSocket}.
+ *
+ * @example Agreeing on a subprotocol
+ * ```ts
+ * import {
+ *   serve,
+ *   upgradeWebSocket,
+ *   type UpgradeWebSocketOptions,
+ *   websocket,
+ * } from "@httpkit/httpkit";
+ *
+ * const upgradeOptions: UpgradeWebSocketOptions = {
+ *   protocol: "chat",
+ *   idleTimeout: 30,
+ *   maxWs: 64 * 1024,
+ * };
+ * const server = serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (request) => upgradeWebSocket(request, upgradeOptions).response,
+ * );
+ * const ch = await websocket(`ws://127.0.0.1:${server.addr.port}/`, {}, {
+ *   protocols: ["chat"],
+ * });
+ * console.assert(ch.protocol === "chat");
+ * ch.close();
+ * await ch.closed;
+ * await server.shutdown();
+ * ```
+ */
 export interface UpgradeWebSocketOptions
   extends Omit<ChannelOptions, "protocols"> {
   /**
@@ -30,7 +59,36 @@ export interface UpgradeWebSocketOptions
   idleTimeout?: number;
 }
 
-/** What {@linkcode upgradeWebSocket} returns, like `Deno.WebSocketUpgrade`. */
+/**
+ * What {@linkcode upgradeWebSocket} returns, like `Deno.WebSocketUpgrade`.
+ *
+ * @example Greeting each new socket
+ * ```ts
+ * import {
+ *   serve,
+ *   upgradeWebSocket,
+ *   websocket,
+ *   type WebSocketUpgrade,
+ * } from "@httpkit/httpkit";
+ *
+ * const server = serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (request) => {
+ *     const upgrade: WebSocketUpgrade = upgradeWebSocket(request);
+ *     upgrade.socket.onopen = () => upgrade.socket.send("welcome");
+ *     return upgrade.response;
+ *   },
+ * );
+ * const got = Promise.withResolvers<string | Uint8Array>();
+ * const ch = await websocket(`ws://127.0.0.1:${server.addr.port}/`, {
+ *   onReceive: (_ch, message) => got.resolve(message),
+ * });
+ * console.assert((await got.promise) === "welcome");
+ * ch.close();
+ * await ch.closed;
+ * await server.shutdown();
+ * ```
+ */
 export interface WebSocketUpgrade {
   /** Return this from the fetch handler. */
   response: Response;

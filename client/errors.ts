@@ -1,6 +1,21 @@
 // The error a failed request carries in `{ opts, error }`.
 
-/** Machine-readable kinds of client failure. */
+/**
+ * Machine-readable kinds of client failure.
+ *
+ * @example Deciding whether to retry
+ * ```ts
+ * import { ClientError, type ClientErrorCode } from "@httpkit/httpkit";
+ *
+ * function retryable(code: ClientErrorCode): boolean {
+ *   return code === "connection-refused" || code === "connect-timeout" ||
+ *     code === "idle-timeout" || code === "connection-closed";
+ * }
+ * const err = new ClientError("idle-timeout", "idle timeout: 500 ms");
+ * console.assert(retryable(err.code));
+ * console.assert(!retryable("bad-url"));
+ * ```
+ */
 export type ClientErrorCode =
   | "bad-url"
   | "bad-option"

@@ -57,13 +57,56 @@ export type {
  */
 export const defaultClient: HttpClient = new HttpClient();
 
-/** Options of the module functions: a request plus the client to use. */
+/**
+ * Options of the module functions: a request plus the client to use.
+ *
+ * @example Sending through a client of one's own
+ * ```ts
+ * import { HttpClient, request, type RequestOptionsWithClient } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("pooled"),
+ * );
+ * const client = new HttpClient({ maxConnections: 1 });
+ * const opts: RequestOptionsWithClient = {
+ *   url: `http://127.0.0.1:${server.addr.port}/`,
+ *   client,
+ * };
+ * const first = await request(opts);
+ * const second = await request(opts); // reuses the idle connection
+ * console.assert(first.body === "pooled" && second.body === "pooled");
+ * client.close();
+ * await server.shutdown();
+ * ```
+ */
 export interface RequestOptionsWithClient extends RequestOptions {
   /** The client (and so the pool) to use; default {@linkcode defaultClient}. */
   client?: HttpClient;
 }
 
-/** A response callback; its return value becomes the promise's value. */
+/**
+ * A response callback; its return value becomes the promise's value.
+ *
+ * @example Turning a response into a value
+ * ```ts
+ * import { type Callback, get } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => Response.json({ count: 3 }),
+ * );
+ * const countOf: Callback<number> = (res) => {
+ *   if (res.error) return -1;
+ *   return JSON.parse(res.body as string).count;
+ * };
+ * const count = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   keepalive: -1,
+ * }, countOf);
+ * console.assert(count === 3);
+ * await server.shutdown();
+ * ```
+ */
 export type Callback<T> = (res: ClientResponse) => T | Promise<T>;
 
 /**
@@ -147,7 +190,26 @@ function verb(method: string) {
   return call;
 }
 
-/** The shape of the verb helpers: `(url, options?, callback?)`. */
+/**
+ * The shape of the verb helpers: `(url, options?, callback?)`.
+ *
+ * @example Picking the verb at run time
+ * ```ts
+ * import { del, get, post, put, type VerbFunction } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.method),
+ * );
+ * const verbs: Record<string, VerbFunction> = { get, post, put, delete: del };
+ * const url = `http://127.0.0.1:${server.addr.port}/`;
+ * for (const [name, send] of Object.entries(verbs)) {
+ *   const res = await send(url, { keepalive: -1 });
+ *   console.assert(res.body === name.toUpperCase());
+ * }
+ * await server.shutdown();
+ * ```
+ */
 export interface VerbFunction {
   /** Sends the request; see {@linkcode request}. */
   (url: string | URL, options?: RequestOptionsWithClient): Promise<

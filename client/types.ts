@@ -2,7 +2,28 @@
 
 import type { OutHeaders } from "../http1/serialize.ts";
 
-/** A value in `queryParams` or `formParams`: scalars, arrays, nested maps. */
+/**
+ * A value in `queryParams` or `formParams`: scalars, arrays, nested maps.
+ *
+ * @example Scalars, arrays and nested maps
+ * ```ts
+ * import { get, type ParamValue } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(decodeURIComponent(new URL(req.url).search)),
+ * );
+ * const page: ParamValue = 2;
+ * const filter: ParamValue = { tag: ["a", "b"], draft: false, owner: null };
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   queryParams: { page, filter },
+ *   keepalive: -1,
+ * });
+ * // null and undefined values are left out
+ * console.assert(res.body === "?page=2&filter[tag]=a&filter[tag]=b&filter[draft]=false");
+ * await server.shutdown();
+ * ```
+ */
 export type ParamValue =
   | string
   | number
@@ -12,10 +33,62 @@ export type ParamValue =
   | readonly ParamValue[]
   | { readonly [key: string]: ParamValue };
 
-/** A map of query or form parameters. */
+/**
+ * A map of query or form parameters.
+ *
+ * @example A form post
+ * ```ts
+ * import { type Params, post } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => new Response(`${req.headers.get("content-type")} ${await req.text()}`),
+ * );
+ * const form: Params = { user: "ann lee", roles: ["admin", "dev"] };
+ * const res = await post(`http://127.0.0.1:${server.addr.port}/`, {
+ *   formParams: form,
+ *   keepalive: -1,
+ * });
+ * console.assert(
+ *   res.body === "application/x-www-form-urlencoded user=ann+lee&roles=admin&roles=dev",
+ * );
+ * await server.shutdown();
+ * ```
+ */
 export type Params = Readonly<Record<string, ParamValue>>;
 
-/** One part of a `multipart/form-data` body. */
+/**
+ * One part of a `multipart/form-data` body.
+ *
+ * @example A field and a file
+ * ```ts
+ * import { type MultipartPart, post } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => {
+ *     const form = await req.formData();
+ *     const file = form.get("photo") as File;
+ *     return new Response(`${form.get("title")} ${file.name} ${file.size}`);
+ *   },
+ * );
+ * const parts: MultipartPart[] = [
+ *   { name: "title", content: "Holiday" },
+ *   {
+ *     name: "photo",
+ *     content: new Uint8Array([1, 2, 3]),
+ *     filename: "beach.jpg",
+ *     contentType: "image/jpeg",
+ *   },
+ * ];
+ * const res = await post(`http://127.0.0.1:${server.addr.port}/`, {
+ *   multipart: parts,
+ *   keepalive: -1,
+ * });
+ * console.assert(res.body === "Holiday beach.jpg 3");
+ * await server.shutdown();
+ * ```
+ */
 export interface MultipartPart {
   /** The form field name. */
   name: string;
@@ -33,6 +106,27 @@ export interface MultipartPart {
  * files are sent with a Content-Length; streams and iterables are uploaded
  * chunked as they come (or with the caller's own Content-Length header),
  * never buffered whole. A `Deno.FsFile` is read to its end and closed.
+ *
+ * @example Uploading from a generator (chunked)
+ * ```ts
+ * import { put, type RequestBody } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   async (req) => new Response(await req.text()),
+ * );
+ * async function* lines() {
+ *   yield "first\n";
+ *   yield "second\n";
+ * }
+ * const body: RequestBody = lines();
+ * const res = await put(`http://127.0.0.1:${server.addr.port}/log`, {
+ *   body,
+ *   keepalive: -1,
+ * });
+ * console.assert(res.body === "first\nsecond\n");
+ * await server.shutdown();
+ * ```
  */
 export type RequestBody =
   | string
@@ -57,13 +151,80 @@ export type RequestBody =
  * - `"stream"`: a `ReadableStream<Uint8Array>` that delivers the body as it
  *   arrives (the response resolves as soon as the head is read);
  * - `"none"`: the body is read and dropped; `body` is `null`.
+ *
+ * @example The same body as text and as bytes
+ * ```ts
+ * import { type As, get } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("hi"),
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/`;
+ * const kinds: As[] = ["text", "bytes", "none"];
+ * const bodies = await Promise.all(
+ *   kinds.map(async (as) => (await get(url, { as, keepalive: -1 })).body),
+ * );
+ * console.assert(bodies[0] === "hi");
+ * console.assert(bodies[1] instanceof Uint8Array && bodies[1].length === 2);
+ * console.assert(bodies[2] === null);
+ * await server.shutdown();
+ * ```
  */
 export type As = "auto" | "text" | "bytes" | "stream" | "none";
 
-/** How arrays in `queryParams`/`formParams` are written. */
+/**
+ * How arrays in `queryParams`/`formParams` are written.
+ *
+ * @example Arrays written PHP-style
+ * ```ts
+ * import { get, type MultiParamStyle } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(decodeURIComponent(new URL(req.url).search)),
+ * );
+ * const style: MultiParamStyle = "array";
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   queryParams: { id: [1, 2] },
+ *   multiParamStyle: style,
+ *   keepalive: -1,
+ * });
+ * console.assert(res.body === "?id[]=1&id[]=2");
+ * await server.shutdown();
+ * ```
+ */
 export type MultiParamStyle = "repeat" | "array" | "indexed";
 
-/** Options of one request, http-kit's option map in camelCase. */
+/**
+ * Options of one request, http-kit's option map in camelCase.
+ *
+ * @example An authenticated JSON request
+ * ```ts
+ * import { request, type RequestOptions } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) =>
+ *     Response.json({
+ *       auth: req.headers.get("authorization"),
+ *       url: new URL(req.url).search,
+ *     }),
+ * );
+ * const opts: RequestOptions = {
+ *   url: `http://127.0.0.1:${server.addr.port}/api`,
+ *   method: "get",
+ *   headers: { accept: "application/json" },
+ *   queryParams: { q: "deno" },
+ *   oauthToken: "t0k3n",
+ *   timeout: 5000,
+ *   keepalive: -1,
+ * };
+ * const res = await request(opts);
+ * console.assert(res.body === '{"auth":"Bearer t0k3n","url":"?q=deno"}');
+ * await server.shutdown();
+ * ```
+ */
 export interface RequestOptions {
   /** The URL to request, `http:` or `https:`. */
   url?: string | URL;
@@ -134,8 +295,28 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** The options a response carries back: the caller's, with the final URL,
- * upper-case method and the URLs of the redirects followed. */
+/**
+ * The options a response carries back: the caller's, with the final URL,
+ *
+ * @example Where redirects led
+ * ```ts
+ * import { get, type ResolvedOptions } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) =>
+ *     new URL(req.url).pathname === "/old"
+ *       ? new Response(null, { status: 302, headers: { location: "/new" } })
+ *       : new Response("moved here"),
+ * );
+ * const base = `http://127.0.0.1:${server.addr.port}`;
+ * const res = await get(`${base}/old`, { keepalive: -1 });
+ * const resolved: ResolvedOptions = res.opts;
+ * console.assert(resolved.url === `${base}/new` && resolved.method === "GET");
+ * console.assert(resolved.traceRedirects?.join() === `${base}/old,${base}/new`);
+ * await server.shutdown();
+ * ```
+ */
 export interface ResolvedOptions extends RequestOptions {
   /** The URL of the last request, as a string. */
   url: string;
@@ -145,14 +326,61 @@ export interface ResolvedOptions extends RequestOptions {
   traceRedirects?: string[];
 }
 
-/** What a successful response's body may be, depending on `as`. */
+/**
+ * What a successful response's body may be, depending on `as`.
+ *
+ * @example Text from any body
+ * ```ts
+ * import { get, type ResponseBodyValue } from "@httpkit/httpkit";
+ *
+ * async function textOf(body: ResponseBodyValue): Promise<string> {
+ *   if (body === null) return "";
+ *   if (typeof body === "string") return body;
+ *   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
+ *   const decoder = new TextDecoder();
+ *   let text = "";
+ *   for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
+ *   return text + decoder.decode();
+ * }
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(ReadableStream.from(["stre", "amed"]).pipeThrough(new TextEncoderStream())),
+ * );
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   as: "stream",
+ *   keepalive: -1,
+ * });
+ * if (res.error) throw res.error;
+ * console.assert((await textOf(res.body)) === "streamed");
+ * await server.shutdown();
+ * ```
+ */
 export type ResponseBodyValue =
   | string
   | Uint8Array
   | ReadableStream<Uint8Array>
   | null;
 
-/** A response: status, lower-case headers (repeats joined) and body. */
+/**
+ * A response: status, lower-case headers (repeats joined) and body.
+ *
+ * @example Narrowing to a successful response
+ * ```ts
+ * import { get, type HttpResponse } from "@httpkit/httpkit";
+ *
+ * function summary(res: HttpResponse): string {
+ *   return `${res.status} ${res.headers["content-type"]} ${res.body}`;
+ * }
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("ok", { headers: { "content-type": "text/plain" } }),
+ * );
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, { keepalive: -1 });
+ * if (res.error) throw res.error;
+ * console.assert(summary(res) === "200 text/plain ok");
+ * await server.shutdown();
+ * ```
+ */
 export interface HttpResponse {
   /** The request options, resolved. */
   opts: ResolvedOptions;
@@ -167,7 +395,26 @@ export interface HttpResponse {
   error?: undefined;
 }
 
-/** A failed request: no status, only the error. */
+/**
+ * A failed request: no status, only the error.
+ *
+ * @example Connection refused, as a value
+ * ```ts
+ * import { ClientError, type ErrorResponse, get } from "@httpkit/httpkit";
+ *
+ * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const port = listener.addr.port;
+ * listener.close(); // nothing listens there any more
+ * const res = await get(`http://127.0.0.1:${port}/`);
+ * if (res.error) {
+ *   const failed: ErrorResponse = res;
+ *   console.assert(failed.opts.url === `http://127.0.0.1:${port}/`);
+ *   console.assert(
+ *     failed.error instanceof ClientError && failed.error.code === "connection-refused",
+ *   );
+ * } else console.assert(false, "expected an error");
+ * ```
+ */
 export interface ErrorResponse {
   /** The request options, resolved as far as they got. */
   opts: ResolvedOptions;
@@ -181,10 +428,48 @@ export interface ErrorResponse {
   body?: undefined;
 }
 
-/** What `request` resolves to: a response or an error, never a rejection. */
+/**
+ * What `request` resolves to: a response or an error, never a rejection.
+ *
+ * @example Handling both outcomes
+ * ```ts
+ * import { type ClientResponse, get } from "@httpkit/httpkit";
+ *
+ * function describe(res: ClientResponse): string {
+ *   return res.error ? `failed: ${res.error.message}` : `status ${res.status}`;
+ * }
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("ok"),
+ * );
+ * const ok = await get(`http://127.0.0.1:${server.addr.port}/`, { keepalive: -1 });
+ * console.assert(describe(ok) === "status 200");
+ * const bad = await get("not a url");
+ * console.assert(describe(bad).startsWith("failed:"));
+ * await server.shutdown();
+ * ```
+ */
 export type ClientResponse = HttpResponse | ErrorResponse;
 
-/** Options of a client and its connection pool. */
+/**
+ * Options of a client and its connection pool.
+ *
+ * @example A client of its own
+ * ```ts
+ * import { type ClientOptions, HttpClient, request } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   (req) => new Response(req.headers.get("user-agent")),
+ * );
+ * const clientOptions: ClientOptions = { maxConnections: 4, userAgent: "my-app/1.0" };
+ * const client = new HttpClient(clientOptions);
+ * const res = await request({ url: `http://127.0.0.1:${server.addr.port}/`, client });
+ * console.assert(res.body === "my-app/1.0");
+ * client.close(); // drop the pooled connection
+ * await server.shutdown();
+ * ```
+ */
 export interface ClientOptions {
   /** Most connections open at once per (host, port, TLS, proxy); further
    * requests queue. Default: no limit. */

@@ -14,7 +14,32 @@ import {
 const encoder = new TextEncoder();
 const LIMITS = { maxLine: 8192, maxHeaderBytes: 64 * 1024 };
 
-/** Options of {@linkcode websocket}. */
+/**
+ * Options of {@linkcode websocket}.
+ *
+ * @example Subprotocol and authorization
+ * ```ts
+ * import { asChannel, runServer, websocket, type WebSocketOptions } from "@httpkit/httpkit";
+ *
+ * const server = runServer(
+ *   (req) =>
+ *     req.headers["authorization"] === "Bearer t0k3n"
+ *       ? asChannel(req, {}, { protocols: ["v1"] })
+ *       : { status: 401, body: "who are you?" },
+ *   { ip: "127.0.0.1", port: 0 },
+ * );
+ * const wsOptions: WebSocketOptions = {
+ *   protocols: ["v1"],
+ *   headers: { authorization: "Bearer t0k3n" },
+ *   connectTimeout: 2000,
+ * };
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/`, {}, wsOptions);
+ * console.assert(ch.protocol === "v1");
+ * ch.close();
+ * await ch.closed;
+ * await server.stop();
+ * ```
+ */
 export interface WebSocketOptions {
   /** Subprotocols to offer, in order of preference. */
   protocols?: string[];
@@ -34,7 +59,24 @@ export interface WebSocketOptions {
   signal?: AbortSignal;
 }
 
-/** A client channel; `protocol` is the subprotocol the server chose. */
+/**
+ * A client channel; `protocol` is the subprotocol the server chose.
+ *
+ * @example Waiting for the close
+ * ```ts
+ * import { asChannel, type ClientChannel, runServer, websocket } from "@httpkit/httpkit";
+ *
+ * const server = runServer(
+ *   (req) => asChannel(req, { onOpen: (ch) => ch.close(1000, "done") }),
+ *   { ip: "127.0.0.1", port: 0 },
+ * );
+ * const ch: ClientChannel = await websocket(`ws://127.0.0.1:${server.port}/`);
+ * console.assert(ch.isWebSocket && ch.protocol === null);
+ * await ch.closed; // the server closed it
+ * console.assert(!ch.isOpen && !ch.send("too late"));
+ * await server.stop();
+ * ```
+ */
 export interface ClientChannel extends Channel {
   /** The negotiated subprotocol, or null. */
   readonly protocol: string | null;

@@ -33,14 +33,48 @@ export function dateHeader(): string {
   return dateLine;
 }
 
-/** Header values a response or request map may carry. */
+/**
+ * Header values a response or request map may carry.
+ *
+ * @example Numbers, booleans and repeated fields
+ * ```ts
+ * import { type HeaderValue, toResponse } from "@httpkit/httpkit";
+ *
+ * const values: Record<string, HeaderValue> = {
+ *   "x-count": 3,
+ *   "x-debug": true,
+ *   vary: ["accept", "origin"],
+ * };
+ * const res = toResponse({ headers: values });
+ * console.assert(res.headers.get("x-count") === "3");
+ * console.assert(res.headers.get("x-debug") === "true");
+ * console.assert(res.headers.get("vary") === "accept, origin");
+ * ```
+ */
 export type HeaderValue =
   | string
   | number
   | boolean
   | readonly (string | number)[];
 
-/** A header map as users write it: any case, arrays for repeated fields. */
+/**
+ * A header map as users write it: any case, arrays for repeated fields.
+ *
+ * @example A header map for a response
+ * ```ts
+ * import { type OutHeaders, toResponse } from "@httpkit/httpkit";
+ *
+ * const headers: OutHeaders = {
+ *   "Content-Type": "text/plain",
+ *   "Set-Cookie": ["a=1", "b=2"], // two Set-Cookie lines
+ *   "X-Left-Out": null, // null and undefined are skipped
+ * };
+ * const res = toResponse({ headers, body: "hi" });
+ * console.assert(res.headers.get("content-type") === "text/plain");
+ * console.assert(res.headers.getSetCookie().length === 2);
+ * console.assert(!res.headers.has("x-left-out"));
+ * ```
+ */
 export type OutHeaders = Record<string, HeaderValue | null | undefined>;
 
 /** Which framing headers a user's header map set, by lower-case name. */

@@ -6,7 +6,32 @@
 
 import type { Handler, RingRequest, RingResponse } from "../server/types.ts";
 
-/** What a Ring handler may return. */
+/**
+ * What a Ring handler may return.
+ *
+ * @example Sync, async and no answer
+ * ```ts
+ * import {
+ *   type HandlerResult,
+ *   type RingRequest,
+ *   toResponse,
+ *   toRingRequest,
+ * } from "@httpkit/httpkit";
+ *
+ * const routes: Record<string, (req: RingRequest) => HandlerResult> = {
+ *   "/": () => ({ body: "home" }),
+ *   "/later": async () => ({ status: 202, body: "later" }),
+ * };
+ * // null (or undefined) lets the server answer 404
+ * const dispatch = (req: RingRequest): HandlerResult =>
+ *   routes[req.uri]?.(req) ?? null;
+ *
+ * const later = await dispatch(await toRingRequest(new Request("http://x/later")));
+ * console.assert(later?.status === 202);
+ * const none = await dispatch(await toRingRequest(new Request("http://x/none")));
+ * console.assert(toResponse(none).status === 404);
+ * ```
+ */
 export type HandlerResult =
   | RingResponse
   | null
@@ -14,7 +39,32 @@ export type HandlerResult =
   | void
   | Promise<RingResponse | null | undefined | void>;
 
-/** Ring middleware: takes a handler, returns a handler that wraps it. */
+/**
+ * Ring middleware: takes a handler, returns a handler that wraps it.
+ *
+ * @example A fallback for unanswered requests
+ * ```ts
+ * import {
+ *   compose,
+ *   type Middleware,
+ *   type ParamsRequest,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapParams,
+ * } from "@httpkit/httpkit";
+ *
+ * const notFound: Middleware = (handler) => async (req) =>
+ *   (await handler(req)) ?? { status: 404, body: `no route for ${req.uri}` };
+ *
+ * const app = compose(notFound, wrapParams)((req: ParamsRequest) =>
+ *   req.uri === "/hi" ? { body: `hi ${req.params.name}` } : null
+ * );
+ * const hi = await app(await toRingRequest(new Request("http://x/hi?name=ann")));
+ * console.assert(hi?.body === "hi ann");
+ * const res = toResponse(await app(await toRingRequest(new Request("http://x/no"))));
+ * console.assert(res.status === 404 && (await res.text()) === "no route for /no");
+ * ```
+ */
 export type Middleware = (handler: Handler) => Handler;
 
 /**

@@ -9,7 +9,27 @@ import type { RingRequest, RingResponse } from "../server/types.ts";
 import type { HandlerResult } from "./compose.ts";
 import { headersOf } from "./_headers.ts";
 
-/** A cookie to set, with its attributes. */
+/**
+ * A cookie to set, with its attributes.
+ *
+ * @example A session cookie
+ * ```ts
+ * import { type Cookie, serializeCookie } from "@httpkit/httpkit";
+ *
+ * const session: Cookie = {
+ *   value: "abc123",
+ *   path: "/",
+ *   maxAge: 3600,
+ *   secure: true,
+ *   httpOnly: true,
+ *   sameSite: "Strict",
+ * };
+ * console.assert(
+ *   serializeCookie("session", session) ===
+ *     "session=abc123; Path=/; Max-Age=3600; Secure; HttpOnly; SameSite=Strict",
+ * );
+ * ```
+ */
 export interface Cookie {
   /** The value; it is percent-encoded when it holds unsafe characters. */
   value: string;
@@ -31,13 +51,54 @@ export interface Cookie {
   partitioned?: boolean;
 }
 
-/** A request map after {@linkcode wrapCookies}. */
+/**
+ * A request map after {@linkcode wrapCookies}.
+ *
+ * @example Reading a preference
+ * ```ts
+ * import {
+ *   type CookiesRequest,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapCookies,
+ * } from "@httpkit/httpkit";
+ *
+ * const theme = (req: CookiesRequest) => ({ body: req.cookies.theme ?? "light" });
+ * const req = await toRingRequest(
+ *   new Request("http://localhost/", { headers: { cookie: "theme=dark; lang=en" } }),
+ * );
+ * const res = toResponse(await wrapCookies(theme)(req));
+ * console.assert((await res.text()) === "dark");
+ * ```
+ */
 export interface CookiesRequest extends RingRequest {
   /** Cookies by name (percent-decoded); the first of a repeated name wins. */
   cookies: Record<string, string>;
 }
 
-/** A response map that may set cookies. */
+/**
+ * A response map that may set cookies.
+ *
+ * @example Logging out: deleting a cookie
+ * ```ts
+ * import {
+ *   type CookiesResponse,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapCookies,
+ * } from "@httpkit/httpkit";
+ *
+ * const logout = (): CookiesResponse => ({
+ *   status: 303,
+ *   headers: { location: "/" },
+ *   cookies: { session: { value: "", path: "/", maxAge: 0 } },
+ * });
+ * const req = await toRingRequest(new Request("http://localhost/logout"));
+ * const res = toResponse(await wrapCookies(logout)(req));
+ * console.assert(res.status === 303);
+ * console.assert(res.headers.get("set-cookie") === "session=; Path=/; Max-Age=0");
+ * ```
+ */
 export interface CookiesResponse extends RingResponse {
   /** Cookies to set: a value, or a value with attributes. */
   cookies?: Record<string, string | Cookie>;

@@ -7,7 +7,42 @@
 import type { Handler, RingRequest, RingResponse } from "../server/types.ts";
 import { headersOf, responseHeader } from "./_headers.ts";
 
-/** Options of {@linkcode wrapGzip}. */
+/**
+ * Options of {@linkcode wrapGzip}.
+ *
+ * @example A lower threshold
+ * ```ts
+ * import {
+ *   type GzipOptions,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapGzip,
+ * } from "@httpkit/httpkit";
+ *
+ * const gzipOptions: GzipOptions = { threshold: 64 };
+ * const app = wrapGzip(
+ *   (req) => ({
+ *     headers: { "content-type": "text/plain" },
+ *     body: "z".repeat(Number(req.queryString)),
+ *   }),
+ *   gzipOptions,
+ * );
+ * const ask = async (size: number) =>
+ *   toResponse(
+ *     await app(
+ *       await toRingRequest(
+ *         new Request(`http://x/?${size}`, { headers: { "accept-encoding": "gzip" } }),
+ *       ),
+ *     ),
+ *   );
+ * const small = await ask(10);
+ * console.assert(small.headers.get("content-encoding") === null);
+ * console.assert((await small.text()) === "z".repeat(10));
+ * const large = await ask(100);
+ * console.assert(large.headers.get("content-encoding") === "gzip");
+ * await large.body?.cancel();
+ * ```
+ */
 export interface GzipOptions {
   /** Bodies smaller than this many bytes go out as they are. Default 860. */
   threshold?: number;

@@ -13,19 +13,94 @@ import type {
 } from "../server/types.ts";
 import { headersOf } from "./_headers.ts";
 
-/** A request map after {@linkcode wrapJson}. */
+/**
+ * A request map after {@linkcode wrapJson}.
+ *
+ * @example Reading a JSON body
+ * ```ts
+ * import {
+ *   type JsonRequest,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapJson,
+ * } from "@httpkit/httpkit";
+ *
+ * const add = (req: JsonRequest) => {
+ *   const { a, b } = req.json as { a: number; b: number };
+ *   return { body: String(a + b) };
+ * };
+ * const req = await toRingRequest(
+ *   new Request("http://localhost/add", {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: JSON.stringify({ a: 1, b: 2 }),
+ *   }),
+ * );
+ * const res = toResponse(await wrapJson(add)(req));
+ * console.assert((await res.text()) === "3");
+ * ```
+ */
 export interface JsonRequest extends RingRequest {
   /** The parsed JSON body, or `undefined` when the body is not JSON. */
   json?: unknown;
 }
 
-/** A response map whose body may be a value to send as JSON. */
+/**
+ * A response map whose body may be a value to send as JSON.
+ *
+ * @example Answering with an object
+ * ```ts
+ * import {
+ *   type JsonResponse,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapJson,
+ * } from "@httpkit/httpkit";
+ *
+ * const created = (): JsonResponse => ({ status: 201, body: { id: 7, tags: [] } });
+ * const req = await toRingRequest(new Request("http://localhost/", { method: "POST" }));
+ * const res = toResponse(await wrapJson(created)(req));
+ * console.assert(res.status === 201);
+ * console.assert(res.headers.get("content-type") === "application/json; charset=utf-8");
+ * console.assert((await res.text()) === '{"id":7,"tags":[]}');
+ * ```
+ */
 export interface JsonResponse extends Omit<RingResponse, "body"> {
   /** A usual body, or an object, array, number, boolean to serialise. */
   body?: ResponseBody | Record<string, unknown> | unknown[] | number | boolean;
 }
 
-/** Options of {@linkcode wrapJson}. */
+/**
+ * Options of {@linkcode wrapJson}.
+ *
+ * @example Dates in, indented JSON out
+ * ```ts
+ * import {
+ *   type JsonOptions,
+ *   type JsonRequest,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapJson,
+ * } from "@httpkit/httpkit";
+ *
+ * const jsonOptions: JsonOptions = {
+ *   reviver: (key, value) => key === "at" ? new Date(value as string) : value,
+ *   space: 2,
+ * };
+ * const year = (req: JsonRequest) => ({
+ *   body: { year: (req.json as { at: Date }).at.getUTCFullYear() },
+ * });
+ * const req = await toRingRequest(
+ *   new Request("http://localhost/", {
+ *     method: "POST",
+ *     headers: { "content-type": "application/json" },
+ *     body: '{"at":"2024-05-01T00:00:00Z"}',
+ *   }),
+ * );
+ * const res = toResponse(await wrapJson(year, jsonOptions)(req));
+ * console.assert((await res.text()) === '{\n  "year": 2024\n}');
+ * ```
+ */
 export interface JsonOptions {
   /** Reviver passed to `JSON.parse`. */
   reviver?: (key: string, value: unknown) => unknown;

@@ -7,10 +7,45 @@
 import type { RingRequest } from "../server/types.ts";
 import type { HandlerResult } from "./compose.ts";
 
-/** Parameters by name; a repeated name gives an array, in order. */
+/**
+ * Parameters by name; a repeated name gives an array, in order.
+ *
+ * @example One value or many
+ * ```ts
+ * import { type ParamMap, parseParams } from "@httpkit/httpkit";
+ *
+ * const params: ParamMap = parseParams("tag=a&tag=b&q=deno");
+ * const tags = ([] as string[]).concat(params.tag ?? []);
+ * console.assert(tags.length === 2 && params.q === "deno");
+ * ```
+ */
 export type ParamMap = Record<string, string | string[]>;
 
-/** A request map after {@linkcode wrapParams}. */
+/**
+ * A request map after {@linkcode wrapParams}.
+ *
+ * @example Form parameters win over the query
+ * ```ts
+ * import {
+ *   type ParamsRequest,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapParams,
+ * } from "@httpkit/httpkit";
+ *
+ * const search = (req: ParamsRequest) => ({
+ *   body: `${req.queryParams.q} ${req.formParams.q} ${req.params.q}`,
+ * });
+ * const req = await toRingRequest(
+ *   new Request("http://localhost/search?q=query", {
+ *     method: "POST",
+ *     body: new URLSearchParams({ q: "form" }),
+ *   }),
+ * );
+ * const res = toResponse(await wrapParams(search)(req));
+ * console.assert((await res.text()) === "query form form");
+ * ```
+ */
 export interface ParamsRequest extends RingRequest {
   /** Parameters of the query string. */
   queryParams: ParamMap;

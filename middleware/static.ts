@@ -8,7 +8,31 @@
 
 import type { Handler, RingRequest, RingResponse } from "../server/types.ts";
 
-/** Options of {@linkcode wrapStatic}. */
+/**
+ * Options of {@linkcode wrapStatic}.
+ *
+ * @example Another index file and a Cache-Control
+ * ```ts
+ * import {
+ *   type StaticOptions,
+ *   toResponse,
+ *   toRingRequest,
+ *   wrapStatic,
+ * } from "@httpkit/httpkit";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/home.html`, "<h1>home</h1>");
+ * const staticOptions: StaticOptions = {
+ *   index: "home.html",
+ *   cacheControl: "public, max-age=60",
+ * };
+ * const app = wrapStatic(() => ({ status: 404 }), dir, staticOptions);
+ * const res = toResponse(await app(await toRingRequest(new Request("http://x/"))));
+ * console.assert(res.headers.get("cache-control") === "public, max-age=60");
+ * console.assert((await res.text()) === "<h1>home</h1>");
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export interface StaticOptions {
   /** File served for a directory. Default `"index.html"`; `null` for none. */
   index?: string | null;

@@ -24,7 +24,20 @@ self.onmessage = async (
   }
   try {
     const mod = await import(msg.module);
-    const handler = mod.default ?? mod.handler;
+    let handler = mod.default ?? mod.handler;
+    if (msg.fetch) {
+      // `export default app` (an object with fetch, as for `deno serve`
+      // and Hono) or a plain fetch function.
+      const app = handler;
+      const fetch = typeof app === "function" ? app : app?.fetch?.bind(app);
+      if (typeof fetch !== "function") {
+        throw new TypeError(
+          `${msg.module} must export a fetch handler as default (a function or { fetch })`,
+        );
+      }
+      const { fetchRingHandler } = await import("../adapter/serve.ts");
+      handler = fetchRingHandler(fetch);
+    }
     if (typeof handler !== "function") {
       throw new TypeError(
         `${msg.module} must export the handler as default (or as handler)`,

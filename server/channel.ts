@@ -25,7 +25,31 @@ import { upgradeWebSocket } from "./websocket.ts";
 
 const encoder = new TextEncoder();
 
-/** Options of {@linkcode asChannel}. */
+/**
+ * Options of {@linkcode asChannel}.
+ *
+ * @example Subprotocols and no compression
+ * ```ts
+ * import { asChannel, type ChannelOptions, runServer, websocket } from "@httpkit/httpkit";
+ *
+ * const channelOptions: ChannelOptions = {
+ *   protocols: ["chat.v2", "chat.v1"],
+ *   deflate: false,
+ *   maxWs: 64 * 1024,
+ * };
+ * const server = runServer((req) => asChannel(req, {}, channelOptions), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * const ch = await websocket(`ws://127.0.0.1:${server.port}/`, {}, {
+ *   protocols: ["chat.v1", "chat.v2"],
+ * });
+ * console.assert(ch.protocol === "chat.v1"); // the client's first choice
+ * ch.close();
+ * await ch.closed;
+ * await server.stop();
+ * ```
+ */
 export interface ChannelOptions {
   /**
    * WebSocket subprotocols the server speaks; the first one the client

@@ -6,6 +6,19 @@ import type { OutHeaders } from "../http1/serialize.ts";
  * Header names are lower-case; a repeated field is joined with `,` (Cookie
  * with `;`). The body is read whole before the handler runs (up to
  * `maxBody`), as a `Uint8Array`, or is `null` when the request has none.
+ *
+ * @example Reading a request map
+ * ```ts
+ * import { type RingRequest, toRingRequest } from "@httpkit/httpkit";
+ *
+ * const req: RingRequest = await toRingRequest(
+ *   new Request("http://example.com/items?page=2", { headers: { "X-Id": "7" } }),
+ * );
+ * console.assert(req.requestMethod === "get" && req.uri === "/items");
+ * console.assert(req.queryString === "page=2");
+ * console.assert(req.headers["x-id"] === "7"); // names are lower-case
+ * console.assert(req.body === null);
+ * ```
  */
 export interface RingRequest {
   /** Port the server listens on. */
@@ -42,6 +55,20 @@ export interface RingRequest {
  * What a response body may be. Strings go out as UTF-8. Streams, iterables
  * and files are written as they come, with backpressure, chunked when the
  * length is unknown; a `Deno.FsFile` is closed once sent.
+ *
+ * @example Bodies of several kinds
+ * ```ts
+ * import { type ResponseBody, toResponse } from "@httpkit/httpkit";
+ *
+ * const bodies: ResponseBody[] = [
+ *   "text",
+ *   new TextEncoder().encode("bytes"),
+ *   ["an ", "iterable"],
+ *   ReadableStream.from(["a ", "stream"]),
+ * ];
+ * const texts = await Promise.all(bodies.map((body) => toResponse({ body }).text()));
+ * console.assert(texts.join("|") === "text|bytes|an iterable|a stream");
+ * ```
  */
 export type ResponseBody =
   | string
@@ -55,7 +82,24 @@ export type ResponseBody =
   | null
   | undefined;
 
-/** The Ring response map a handler returns. */
+/**
+ * The Ring response map a handler returns.
+ *
+ * @example A response map with repeated headers
+ * ```ts
+ * import { type RingResponse, toResponse } from "@httpkit/httpkit";
+ *
+ * const res: RingResponse = {
+ *   status: 201,
+ *   headers: { "content-type": "text/plain", "x-tag": ["a", "b"] },
+ *   body: "created",
+ * };
+ * const response = toResponse(res);
+ * console.assert(response.status === 201);
+ * console.assert(response.headers.get("x-tag") === "a, b");
+ * console.assert((await response.text()) === "created");
+ * ```
+ */
 export interface RingResponse {
   /** HTTP status; defaults to 200. */
   status?: number;
@@ -69,7 +113,22 @@ export interface RingResponse {
   body?: ResponseBody;
 }
 
-/** A Ring handler: a request map in, a response map (or its Promise) out. */
+/**
+ * A Ring handler: a request map in, a response map (or its Promise) out.
+ *
+ * @example A small router
+ * ```ts
+ * import { type Handler, ringToFetch } from "@httpkit/httpkit";
+ *
+ * const app: Handler = (req) =>
+ *   req.uri === "/"
+ *     ? { headers: { "content-type": "text/plain" }, body: "home" }
+ *     : { status: 404, body: `no ${req.uri}` };
+ * // Run it with runServer(app, options), or call it through the Fetch API:
+ * const res = await ringToFetch(app)(new Request("http://localhost/missing"));
+ * console.assert(res.status === 404 && (await res.text()) === "no /missing");
+ * ```
+ */
 export type Handler = (
   req: RingRequest,
 ) =>
@@ -79,7 +138,29 @@ export type Handler = (
   | void
   | Promise<RingResponse | null | undefined | void>;
 
-/** Options of {@linkcode runServer}, with http-kit's defaults. */
+/**
+ * Options of {@linkcode runServer}, with http-kit's defaults.
+ *
+ * @example Tighter limits, no Server header
+ * ```ts
+ * import { runServer, type ServerOptions } from "@httpkit/httpkit";
+ *
+ * const options: ServerOptions = {
+ *   ip: "127.0.0.1",
+ *   port: 0, // a free port
+ *   maxBody: 1024,
+ *   serverHeader: null,
+ * };
+ * const server = runServer(() => ({ body: "ok" }), options);
+ * const res = await fetch(`http://127.0.0.1:${server.port}/`, {
+ *   method: "POST",
+ *   body: "x".repeat(2048),
+ * });
+ * console.assert(res.status === 413 && !res.headers.has("server"));
+ * await res.body?.cancel();
+ * await server.stop();
+ * ```
+ */
 export interface ServerOptions {
   /** Address to bind. Default `"0.0.0.0"`. */
   ip?: string;
@@ -151,7 +232,24 @@ export interface ServerOptions {
   signal?: AbortSignal;
 }
 
-/** A running server. */
+/**
+ * A running server.
+ *
+ * @example Lifecycle of a server
+ * ```ts
+ * import { runServer, type Server } from "@httpkit/httpkit";
+ *
+ * const server: Server = runServer(() => ({ body: "up" }), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * await server.ready;
+ * console.assert(server.status === "running" && server.port > 0);
+ * await server.stop({ timeout: 50 });
+ * await server.finished;
+ * console.assert(server.status === "stopped");
+ * ```
+ */
 export interface Server {
   /** The bound port (useful with `port: 0`). */
   readonly port: number;

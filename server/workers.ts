@@ -19,6 +19,8 @@ export function unstableNet(): boolean {
 export interface WorkerStart {
   module: string;
   options: ServerOptions;
+  /** The module exports a fetch handler (for `serve`), not a Ring one. */
+  fetch: boolean;
 }
 
 /** Messages from a worker. */
@@ -39,6 +41,7 @@ const CLONE_DROP = [
 export function runWorkers(
   handler: string | URL,
   options: ServerOptions,
+  fetch = false,
 ): Server {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) {
@@ -58,7 +61,7 @@ export function runWorkers(
   const port = pickPort(hostname, options.port ?? 8090);
   const cloned: ServerOptions = { ...options, port, reusePort: true };
   for (const k of CLONE_DROP) delete cloned[k];
-  return new WorkerServer(module, cloned, n, hostname, port, options);
+  return new WorkerServer(module, cloned, n, hostname, port, options, fetch);
 }
 
 // Port 0 must become one real port that every worker binds.
@@ -88,6 +91,7 @@ class WorkerServer implements Server {
     hostname: string,
     port: number,
     original: ServerOptions,
+    fetch: boolean,
   ) {
     this.port = port;
     this.hostname = hostname;
@@ -111,7 +115,7 @@ class WorkerServer implements Server {
           });
         }),
       );
-      w.postMessage({ module, options } satisfies WorkerStart);
+      w.postMessage({ module, options, fetch } satisfies WorkerStart);
     }
     this.ready = Promise.all(this.#listening).then(() => {
       original.onListen?.({ hostname, port });

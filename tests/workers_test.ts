@@ -165,3 +165,32 @@ Deno.test("runServer() with workers: a module without a handler rejects ready, a
     await q.close();
   }
 });
+
+Deno.test("serve() with workers runs a { fetch } module on every worker", async () => {
+  const fixture =
+    new URL("./fixtures/worker_fetch_app.ts", import.meta.url).pathname;
+  const p = Proc.spawn(Deno.execPath(), [
+    "run",
+    "-A",
+    "--unstable-net",
+    fixture,
+    "2",
+  ], {
+    stdin: true,
+  });
+  try {
+    const port = Number((await p.waitFor(/^listening (\d+)$/, 20_000))[1]);
+    const ids = new Set<string>();
+    for (let i = 0; i < 48; i++) {
+      const [id, path] = (await once(port, `/p${i}`)).split(" ");
+      assert.equal(path, `/p${i}`);
+      ids.add(id);
+    }
+    assert.equal(ids.size, 2, "both workers answer");
+    await p.send("stop");
+    await p.waitFor(/^stopped$/, 10_000);
+    assert.equal((await p.status).code, 0, p.output());
+  } finally {
+    await p.close();
+  }
+});
