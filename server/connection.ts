@@ -791,13 +791,34 @@ export class Connection implements GateEntry {
       out = encoder.encode(text);
     } else {
       if (this.#text !== "") this.#parts.push(encoder.encode(this.#text));
-      out = this.#parts.length === 1
-        ? this.#parts[0]
-        : concat(this.#parts, this.#partsLength());
+      const parts = this.#parts;
       this.#parts = [];
+      this.#text = "";
+      if (parts.length === 1) return this.write(parts[0]);
+      return this.#writeParts(parts);
     }
     this.#text = "";
     return this.write(out);
+  }
+
+  // Small parts are merged into one write; a large body goes out as it is:
+  // copying it next to its head would cost a large allocation per response
+  // (and the garbage collections that follow) to save one write.
+  async #writeParts(parts: Uint8Array[]): Promise<void> {
+    let run: Uint8Array[] = [];
+    let runBytes = 0;
+    for (const p of parts) {
+      if (p.length > MERGE_LIMIT) {
+        if (run.length > 0) await this.write(concat(run, runBytes));
+        run = [];
+        runBytes = 0;
+        await this.write(p);
+      } else {
+        run.push(p);
+        runBytes += p.length;
+      }
+    }
+    if (run.length > 0) await this.write(concat(run, runBytes));
   }
 
   // Encodes into a pooled buffer: allocating a fresh ArrayBuffer per
