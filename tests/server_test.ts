@@ -676,7 +676,7 @@ Deno.test("runServer() serves a client that writes one byte at a time", async ()
 });
 
 const SLOW_CHUNK = 64 * 1024;
-const SLOW_TOTAL = 16 * 1024 * 1024;
+const SLOW_TOTAL = 32 * 1024 * 1024;
 /** Where the slow reader pauses: after this many bytes received. */
 const SLOW_PAUSES = [256 * 1024, 2 * 1024 * 1024];
 const SLOW_PAUSE_MS = 300;
@@ -728,9 +728,10 @@ async function kernelBuffering(): Promise<number> {
 Deno.test("runServer() holds a streamed body back for a slow reader", async () => {
   const kernel = await kernelBuffering();
   // The server may hold a chunk or two beyond what the kernel holds; the
-  // kernel's buffers also grow with load (autotuning), so the bound is loose
-  // but still far below the 16 MiB a server that reads ahead would show.
-  const allowed = Math.min(kernel + 4 * 1024 * 1024, 11 * 1024 * 1024);
+  // kernel's buffers also grow with load (autotuning: up to ~10 MB here), so
+  // the bound is loose but far below the 32 MiB that a server reading the
+  // stream ahead would show.
+  const allowed = Math.max(kernel + 4 * 1024 * 1024, 14 * 1024 * 1024);
   let pulled = 0;
   await withServer(
     () => ({
