@@ -5,6 +5,51 @@ import { ClientError, netError } from "./errors.ts";
 
 const INITIAL = 16384;
 
+// Idle timeouts: one sweep for every watched connection, instead of a timer
+// armed and cleared per request (that cost ~10 us of CPU a request). It
+// ticks at a quarter of the shortest timeout (10-250 ms), is unref'd (a
+// request in flight keeps the process alive by its socket), and stops once
+// nothing has been watched for a whole tick.
+class IdleWatch {
+  #conns = new Set<Connection>();
+  #timer = 0;
+  #period = 0;
+  #idleTicks = 0;
+
+  add(c: Connection): void {
+    this.#conns.add(c);
+    const period = Math.min(250, Math.max(10, Math.floor(c.idleMs / 4)));
+    if (this.#timer === 0 || period < this.#period) this.#start(period);
+  }
+
+  delete(c: Connection): void {
+    this.#conns.delete(c);
+  }
+
+  #start(period: number): void {
+    if (this.#timer !== 0) clearInterval(this.#timer);
+    this.#period = period;
+    this.#idleTicks = 0;
+    this.#timer = setInterval(() => this.#tick(), period) as unknown as number;
+    Deno.unrefTimer(this.#timer);
+  }
+
+  #tick(): void {
+    if (this.#conns.size === 0) {
+      if (++this.#idleTicks >= 2) {
+        clearInterval(this.#timer);
+        this.#timer = 0;
+      }
+      return;
+    }
+    this.#idleTicks = 0;
+    const now = Date.now();
+    for (const c of this.#conns) c.checkIdle(now);
+  }
+}
+
+const idleWatch = new IdleWatch();
+
 /** A pooled connection with its read buffer `buf[start, end)`. */
 export class Connection {
   readonly conn: Deno.Conn;
@@ -24,28 +69,13 @@ export class Connection {
   failure: ClientError | null = null;
   #busySince = 0;
   #idleMs = 0;
-  #timer = 0;
   #signal: AbortSignal | undefined = undefined;
-  readonly #onTimer: () => void;
   readonly #onAbort: () => void;
 
   constructor(conn: Deno.Conn, key: string, where: string) {
     this.conn = conn;
     this.key = key;
     this.where = where;
-    this.#onTimer = () => {
-      this.#timer = 0;
-      if (this.closed) return;
-      const now = Date.now();
-      const busy = this.#busySince;
-      if (busy !== 0 && now - busy >= this.#idleMs) {
-        this.fail(
-          new ClientError("idle-timeout", `idle timeout: ${this.#idleMs} ms`),
-        );
-        return;
-      }
-      this.#arm(busy === 0 ? this.#idleMs : busy + this.#idleMs - now);
-    };
     this.#onAbort = () => {
       const reason = this.#signal?.reason;
       this.fail(
@@ -60,18 +90,11 @@ export class Connection {
     };
   }
 
-  #arm(ms: number): void {
-    this.#timer = setTimeout(
-      this.#onTimer,
-      Math.max(1, ms),
-    ) as unknown as number;
-  }
-
   /** Starts watching for idleness (`idleMs`) and for `signal`. */
   watch(idleMs: number, signal: AbortSignal | undefined): void {
     this.failure = null;
     this.#idleMs = idleMs;
-    if (idleMs > 0 && idleMs !== Infinity) this.#arm(idleMs);
+    if (idleMs > 0 && idleMs !== Infinity) idleWatch.add(this);
     if (signal !== undefined) {
       this.#signal = signal;
       signal.addEventListener("abort", this.#onAbort);
@@ -81,14 +104,29 @@ export class Connection {
 
   /** Stops the watch started by {@linkcode watch}. */
   unwatch(): void {
-    if (this.#timer !== 0) {
-      clearTimeout(this.#timer);
-      this.#timer = 0;
-    }
+    idleWatch.delete(this);
     if (this.#signal !== undefined) {
       this.#signal.removeEventListener("abort", this.#onAbort);
       this.#signal = undefined;
     }
+  }
+
+  /**
+   * Fails the connection when its pending read or write has waited longer
+   * than the idle timeout (called by the shared sweep).
+   */
+  checkIdle(now: number): void {
+    const busy = this.#busySince;
+    if (busy !== 0 && now - busy >= this.#idleMs) {
+      this.fail(
+        new ClientError("idle-timeout", `idle timeout: ${this.#idleMs} ms`),
+      );
+    }
+  }
+
+  /** The idle timeout being watched, in ms. */
+  get idleMs(): number {
+    return this.#idleMs;
   }
 
   /** Closes the socket so that pending I/O ends with `err`. */
