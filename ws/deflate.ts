@@ -761,47 +761,40 @@ export class PerMessageDeflate {
     return out;
   }
 
-  // Without context takeover a message is inflated whole, at its last frame,
-  // by one process-wide stream: no connection keeps a 32 KiB window.
-  #inflateShared(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
+  // Collects a message's compressed frames (the decoder hands over pieces
+  // it owns: no copy); at the last one returns them whole with the deflate
+  // tail, or null while the message goes on or when it was empty.
+  #collect(chunk: Uint8Array, fin: boolean): Uint8Array | null {
     if (chunk.length > 0) {
-      // The decoder hands over pieces it owns: no copy needed.
       this.#inParts.push(chunk);
       this.#inWire += chunk.length;
     }
-    if (!fin) return _EMPTY;
+    if (!fin) return null;
     const wire = this.#inWire;
     const parts = this.#inParts;
     this.#inWire = 0;
     this.#inParts = [];
-    if (wire === 0) return _EMPTY;
+    if (wire === 0) return null;
     parts.push(_TAIL);
+    return concat(parts, wire + _TAIL.length);
+  }
+
+  // Without context takeover a message is inflated whole, at its last frame,
+  // by one process-wide stream: no connection keeps a 32 KiB window.
+  #inflateShared(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
+    const input = this.#collect(chunk, fin);
+    if (input === null) return _EMPTY;
     const z = _sharedInflater ??= new _ZStream(true, 15, 6, 8);
     try {
-      return z.run(concat(parts, wire + _TAIL.length), maxOut, true);
+      return z.run(input, maxOut, true);
     } finally {
       z.reset();
     }
   }
 
   #inflateOnce(chunk: Uint8Array, fin: boolean, maxOut: number): Uint8Array {
-    if (chunk.length > 0) {
-      this.#inParts.push(chunk);
-      this.#inWire += chunk.length;
-    }
-    if (!fin) return _EMPTY;
-    const wire = this.#inWire;
-    const parts = this.#inParts;
-    this.#inWire = 0;
-    this.#inParts = [];
-    if (wire === 0) return _EMPTY;
-    const input = new Uint8Array(wire + 4);
-    let o = 0;
-    for (const p of parts) {
-      input.set(p, o);
-      o += p.length;
-    }
-    input.set(_TAIL, o);
+    const input = this.#collect(chunk, fin);
+    if (input === null) return _EMPTY;
     const out = zlib.inflateRawSync(input, {
       finishFlush: _SYNC,
       windowBits: 15,
