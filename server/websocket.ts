@@ -117,9 +117,14 @@ function transport(c: Connection): WsTransport {
       const n = await c.readMore();
       if (n === null) return null;
       const chunk = c.buf.subarray(c.start, c.end);
+      // The next read gets a new buffer (this one stays with `chunk`):
+      // twice as big while reads fill it, small again once the peer is
+      // quiet, so an idle WebSocket does not keep a 64 KiB buffer.
       if (n === c.buf.length && c.buf.length < MAX_READ) {
-        const bigger = new Uint8Array(c.buf.length * 2);
-        c.buf = bigger;
+        c.buf = new Uint8Array(c.buf.length * 2);
+        c.start = c.end = 0;
+      } else if (n < 256 && c.buf.length > 4096) {
+        c.buf = new Uint8Array(1024);
         c.start = c.end = 0;
       }
       return chunk;
