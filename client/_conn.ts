@@ -1,9 +1,12 @@
 // One client connection: a socket, a reused read buffer, and the idle/abort
 // watch that closes the socket when the server goes quiet.
 
+import type { ResponseHead } from "../http1/head.ts";
 import { ClientError, netError } from "./errors.ts";
 
 const INITIAL = 16384;
+/** Longest response head kept for {@linkcode Connection.repeatedHead}. */
+const REPEAT_MAX = 1024;
 
 // Idle timeouts: one sweep for every watched connection, instead of a timer
 // armed and cleared per request (that cost ~10 us of CPU a request). It
@@ -67,6 +70,11 @@ export class Connection {
   closed = false;
   /** Set when the watch closed the socket; thrown by the pending I/O. */
   failure: ClientError | null = null;
+  /** The last response head's bytes and parse, or null. */
+  #lastHead: Uint8Array | null = null;
+  #lastParsed: ResponseHead | null = null;
+  /** Heads in a row that differed from the previous one. */
+  #headMisses = 0;
   #busySince = 0;
   #idleMs = 0;
   #signal: AbortSignal | undefined = undefined;
@@ -136,13 +144,15 @@ export class Connection {
   }
 
   /**
-   * Reads more bytes into `buf` after `end`, compacting or growing it first.
-   * @returns Bytes read; 0 at end of stream.
+   * Makes room in `buf` after `end`, compacting or growing it first.
+   * @returns The view to read into: `buf` itself when it is empty.
    */
-  async fill(): Promise<number> {
+  room(): Uint8Array {
     if (this.start === this.end) {
       this.start = this.end = 0;
-    } else if (this.buf.length - this.end < 2048) {
+      return this.buf;
+    }
+    if (this.buf.length - this.end < 2048) {
       if (this.start > 0) {
         this.buf.copyWithin(0, this.start, this.end);
         this.end -= this.start;
@@ -154,24 +164,52 @@ export class Connection {
         this.buf = bigger;
       }
     }
-    const n = await this.readInto(this.buf.subarray(this.end));
+    return this.buf.subarray(this.end);
+  }
+
+  /**
+   * Reads more bytes into `buf` after `end`, compacting or growing it first.
+   * @returns Bytes read; 0 at end of stream.
+   */
+  async fill(): Promise<number> {
+    const n = await this.readInto(this.room());
     this.end += n;
     return n;
   }
 
-  /** Reads straight into `dst`; 0 at end of stream. */
-  async readInto(dst: Uint8Array): Promise<number> {
+  /**
+   * Starts a read or write on `conn` by the caller: throws the failure set
+   * by the watch, else marks the connection busy for the idle sweep. The
+   * caller awaits the I/O itself (one async layer less), then calls
+   * {@linkcode settle} on success or {@linkcode ioError} on failure.
+   */
+  begin(): void {
     if (this.failure !== null) throw this.failure;
     this.#busySince = Date.now();
+  }
+
+  /** Ends an I/O begun with {@linkcode begin}; throws a watch failure. */
+  settle(): void {
+    this.#busySince = 0;
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Ends a failed I/O begun with {@linkcode begin}: the error to throw. */
+  ioError(e: unknown): ClientError {
+    this.#busySince = 0;
+    return this.failure ?? netError(e, this.where);
+  }
+
+  /** Reads straight into `dst`; 0 at end of stream. */
+  async readInto(dst: Uint8Array): Promise<number> {
+    this.begin();
     let n: number | null;
     try {
       n = await this.conn.read(dst);
     } catch (e) {
-      throw this.failure ?? netError(e, this.where);
-    } finally {
-      this.#busySince = 0;
+      throw this.ioError(e);
     }
-    if (this.failure !== null) throw this.failure;
+    this.settle();
     return n ?? 0;
   }
 
@@ -187,6 +225,38 @@ export class Connection {
     } finally {
       this.#busySince = 0;
     }
+  }
+
+  /**
+   * A server mostly repeats its response head byte for byte (until the
+   * Date header ticks): then the head in `buf[start, headEnd)` needs no
+   * parsing, only a copy of the last parse (with its own header map).
+   * @returns The copy, or null when the head differs.
+   */
+  repeatedHead(headEnd: number): ResponseHead | null {
+    const last = this.#lastHead;
+    const n = headEnd - this.start;
+    if (last === null || last.length !== n) return null;
+    const b = this.buf;
+    for (let i = 0, j = this.start; i < n; i++, j++) {
+      if (b[j] !== last[i]) return null;
+    }
+    this.#headMisses = 0;
+    const p = this.#lastParsed!;
+    return { ...p, headers: { ...p.headers }, headEnd };
+  }
+
+  /** Keeps a parsed head for {@linkcode repeatedHead}. */
+  rememberHead(headEnd: number, head: ResponseHead): void {
+    // Heads that always differ (say, a request id) are not worth copying:
+    // after 5 misses in a row the connection stops trying.
+    if (this.#lastHead !== null) this.#headMisses++;
+    if (this.#headMisses > 4 || headEnd - this.start > REPEAT_MAX) {
+      this.#lastHead = this.#lastParsed = null;
+      return;
+    }
+    this.#lastHead = this.buf.slice(this.start, headEnd);
+    this.#lastParsed = { ...head, headers: { ...head.headers } };
   }
 
   /** Drops a grown buffer before the connection idles in the pool. */

@@ -57,6 +57,23 @@ interface Target {
   href: string;
   /** Credentials from the URL's userinfo, decoded, or null. */
   userinfo: string | null;
+  /** Pool key without proxy, unix socket or TLS trust options. */
+  key: string;
+  /** The last plain request head built for this target, or null. */
+  head: CachedHead | null;
+}
+
+/**
+ * A whole request (head, no body) for a target, reused while the method and
+ * the settings it depends on stay the same: a plain GET costs no head
+ * building, header checks or encoding.
+ */
+interface CachedHead {
+  method: string;
+  userAgent: string;
+  autoCompression: boolean;
+  close: boolean;
+  bytes: Uint8Array;
 }
 
 interface Proxy {
@@ -92,13 +109,6 @@ interface Hop {
   body: PreparedBody;
   /** Authorization from basicAuth/oauthToken/URL, or null. */
   auth: string | null;
-}
-
-interface Exchange {
-  c: Connection;
-  head: ResponseHead;
-  /** The request asked the server to close (or keepalive is off). */
-  close: boolean;
 }
 
 const targets = new Map<string, Target>();
@@ -140,7 +150,10 @@ function parseTarget(u: string | URL): Target {
       : `${decodeURIComponent(url.username)}:${
         decodeURIComponent(url.password)
       }`,
+    key: "",
+    head: null,
   };
+  t.key = poolKey(t, PLAIN);
   if (targets.size >= 256) targets.clear();
   targets.set(s, t);
   return t;
@@ -153,7 +166,12 @@ function withQuery(t: Target, qs: string): Target {
   const hash = t.href.indexOf("#");
   const base = hash === -1 ? t.href : t.href.slice(0, hash);
   const fragment = hash === -1 ? "" : t.href.slice(hash);
-  return { ...t, path: t.path + sep + qs, href: base + sep + qs + fragment };
+  return {
+    ...t,
+    path: t.path + sep + qs,
+    href: base + sep + qs + fragment,
+    head: null,
+  };
 }
 
 function parseProxy(s: string): Proxy {
@@ -208,6 +226,14 @@ function timeoutOption(
   return v === 0 ? Infinity : v;
 }
 
+let checkedUserAgent = "";
+
+/** Checks a User-Agent (the last good one is remembered). */
+function userAgent(v: string): string {
+  if (v !== checkedUserAgent) checkedUserAgent = checkValue("userAgent", v);
+  return v;
+}
+
 function settings(o: RequestOptions, client: HttpClient): Settings {
   const timeout = timeoutOption(o.timeout, "timeout");
   const as = o.as ?? "auto";
@@ -230,7 +256,7 @@ function settings(o: RequestOptions, client: HttpClient): Settings {
     caCerts: o.caCerts === undefined ? undefined : [...o.caCerts],
     proxy: o.proxyUrl === undefined ? null : parseProxy(o.proxyUrl),
     signal: o.signal,
-    userAgent: checkValue("userAgent", o.userAgent ?? client.userAgent),
+    userAgent: userAgent(o.userAgent ?? client.userAgent),
     unixSocket: o.unixSocket,
   };
 }
@@ -271,7 +297,21 @@ function given(headers: OutHeaders | undefined): Given {
   return g;
 }
 
-function poolKey(t: Target, s: Settings): string {
+/** The settings that go into a pool key. */
+type KeySettings = Pick<
+  Settings,
+  "proxy" | "unixSocket" | "insecure" | "caCerts"
+>;
+
+/** No proxy, no unix socket, default TLS trust: the key in `Target.key`. */
+const PLAIN: KeySettings = {
+  proxy: null,
+  unixSocket: undefined,
+  insecure: false,
+  caCerts: undefined,
+};
+
+function poolKey(t: Target, s: KeySettings): string {
   let key: string;
   if (s.proxy !== null && !t.https) key = "proxy|" + s.proxy.href;
   else {
@@ -336,6 +376,39 @@ function buildHead(h: Hop, s: Settings): { head: string; close: boolean } {
   return { head: head + "\r\n", close };
 }
 
+const NO_BODY: PreparedBody = { kind: "none" };
+
+/**
+ * The request bytes of a hop with no headers, body or credentials, without
+ * proxy or unix socket: cached on the target.
+ */
+function plainHead(t: Target, method: string, s: Settings): CachedHead {
+  const h = t.head;
+  const close = s.keepalive < 0;
+  if (
+    h !== null && h.method === method && h.userAgent === s.userAgent &&
+    h.autoCompression === s.autoCompression && h.close === close
+  ) {
+    return h;
+  }
+  const b = buildHead({
+    target: t,
+    method,
+    headers: undefined,
+    body: NO_BODY,
+    auth: null,
+  }, s);
+  const cached: CachedHead = {
+    method,
+    userAgent: s.userAgent,
+    autoCompression: s.autoCompression,
+    close: b.close,
+    bytes: latin1Into(b.head, 0),
+  };
+  t.head = cached;
+  return cached;
+}
+
 /** Latin1 string into a new buffer with `extra` spare bytes at the end. */
 function latin1Into(s: string, extra: number): Uint8Array {
   const out = new Uint8Array(s.length + extra);
@@ -388,16 +461,21 @@ async function send(
   if (chunked) await c.write(latin1Into(LAST_CHUNK, 0));
 }
 
-/** Reads up to a final (non-1xx) response head. */
-async function readHead(
+/**
+ * Parses a final (non-1xx) response head from the buffer, skipping 1xx
+ * heads. @returns The head, or (when more bytes are needed) where to resume
+ * the scan, relative to `c.start`.
+ */
+function takeHead(
   c: Connection,
   limits: HeadLimits,
-): Promise<ResponseHead> {
-  let scan = c.start;
+  scan: number,
+): ResponseHead | number {
   for (;;) {
     const he = findHeadEnd(c.buf, scan, c.end);
-    if (he !== -1) {
-      let head: ResponseHead;
+    if (he === -1) break;
+    let head: ResponseHead | null = c.repeatedHead(he);
+    if (head === null) {
       try {
         head = parseResponseHead(c.buf, c.start, he, limits);
       } catch (e) {
@@ -410,33 +488,48 @@ async function readHead(
         }
         throw e;
       }
-      c.start = he;
-      if (head.status < 200 && head.status !== 101) {
-        scan = c.start;
-        continue;
-      }
-      if (head.status === 101) {
-        throw new ClientError("protocol", "unexpected 101 Switching Protocols");
-      }
-      return head;
+      c.rememberHead(he, head);
     }
-    if (c.end - c.start > limits.maxHeaderBytes) {
-      throw new ClientError(
-        "protocol",
-        `invalid response: head larger than ${limits.maxHeaderBytes} bytes`,
-      );
+    c.start = he;
+    if (head.status < 200 && head.status !== 101) {
+      scan = c.start;
+      continue;
     }
-    const rel = Math.max(0, c.end - c.start - 3);
+    if (head.status === 101) {
+      throw new ClientError("protocol", "unexpected 101 Switching Protocols");
+    }
+    return head;
+  }
+  if (c.end - c.start > limits.maxHeaderBytes) {
+    throw new ClientError(
+      "protocol",
+      `invalid response: head larger than ${limits.maxHeaderBytes} bytes`,
+    );
+  }
+  return Math.max(0, c.end - c.start - 3);
+}
+
+function closedBeforeHead(c: Connection): ClientError {
+  return new ClientError(
+    "connection-closed",
+    c.start === c.end
+      ? `connection closed by ${c.where} before a response`
+      : `connection closed by ${c.where} in the middle of the response head`,
+  );
+}
+
+/** Reads up to a final (non-1xx) response head. */
+async function readHead(
+  c: Connection,
+  limits: HeadLimits,
+): Promise<ResponseHead> {
+  let scan = c.start;
+  for (;;) {
+    const r = takeHead(c, limits, scan);
+    if (typeof r !== "number") return r;
     const n = await c.fill();
-    scan = c.start + rel;
-    if (n === 0) {
-      throw new ClientError(
-        "connection-closed",
-        c.start === c.end
-          ? `connection closed by ${c.where} before a response`
-          : `connection closed by ${c.where} in the middle of the response head`,
-      );
-    }
+    scan = c.start + r;
+    if (n === 0) throw closedBeforeHead(c);
   }
 }
 
@@ -597,16 +690,57 @@ async function tunnel(
 const TEXT_TYPE =
   /^\s*(text\/|application\/(json|xml|javascript|ecmascript|x-www-form-urlencoded)\b|[^;]*\+(json|xml)\b)/i;
 
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)/i;
+
+// What the last Content-Type said (responses mostly repeat it): text or not,
+// and its charset when not UTF-8 (null: UTF-8).
+let seenType: string | undefined = undefined;
+let seenText = false;
+let seenCharset: string | null = null;
+
+function learnType(contentType: string | undefined): void {
+  seenType = contentType;
+  if (contentType === undefined) {
+    seenText = false;
+    seenCharset = null;
+    return;
+  }
+  seenText = TEXT_TYPE.test(contentType);
+  const m = CHARSET.exec(contentType);
+  seenCharset = m === null || /^utf-?8$/i.test(m[1]) ? null : m[1];
+}
+
+/** UTF-8 text; short ASCII without the TextDecoder call. */
+function utf8Text(bytes: Uint8Array): string {
+  const n = bytes.length;
+  if (n > 256) return utf8.decode(bytes);
+  for (let i = 0; i < n; i++) {
+    if (bytes[i] > 0x7f) return utf8.decode(bytes);
+  }
+  // deno-lint-ignore no-explicit-any
+  return String.fromCharCode.apply(null, bytes as any);
+}
+
+/**
+ * Whether {@linkcode coerce} turns a body into text (or null) rather than
+ * handing the bytes out: then the bytes need no copy of their own.
+ */
+function wantsText(as: As, contentType: string | undefined): boolean {
+  if (as === "bytes") return false;
+  if (as !== "auto") return true;
+  if (contentType !== seenType) learnType(contentType);
+  return seenText;
+}
+
 function decodeText(
   bytes: Uint8Array,
   contentType: string | undefined,
 ): string {
-  const m = contentType === undefined
-    ? null
-    : /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType);
-  if (m === null || /^utf-?8$/i.test(m[1])) return utf8.decode(bytes);
+  if (contentType !== seenType) learnType(contentType);
+  const charset = seenCharset;
+  if (charset === null) return utf8Text(bytes);
   try {
-    return new TextDecoder(m[1]).decode(bytes);
+    return new TextDecoder(charset).decode(bytes);
   } catch {
     return utf8.decode(bytes);
   }
@@ -619,11 +753,8 @@ function coerce(
 ): ResponseBodyValue {
   if (as === "bytes") return bytes;
   if (as === "none") return null;
-  if (
-    as === "text" || (contentType !== undefined && TEXT_TYPE.test(contentType))
-  ) {
-    return decodeText(bytes, contentType);
-  }
+  if (contentType !== seenType) learnType(contentType);
+  if (as === "text" || seenText) return decodeText(bytes, contentType);
   return bytes;
 }
 
@@ -712,143 +843,194 @@ export class HttpClient {
    * @returns The response, or the error as a value.
    */
   async request(options: RequestOptions): Promise<ClientResponse> {
+    // One async function for the whole request: the socket reads and writes
+    // of the common case are awaited right here (each async layer costs).
     const opts: ResolvedOptions = {
       ...options,
       url: String(options.url ?? ""),
       method: String(options.method ?? "GET").toUpperCase(),
     };
     try {
-      return await this.#run(options, opts);
+      if (options.url === undefined || options.url === null) {
+        throw new ClientError("bad-url", "Missing url");
+      }
+      if (!isToken(opts.method)) {
+        throw new ClientError(
+          "bad-option",
+          `Invalid method: ${JSON.stringify(opts.method)}`,
+        );
+      }
+      const s = settings(options, this);
+      let target = parseTarget(options.url);
+      if (options.queryParams !== undefined) {
+        target = withQuery(
+          target,
+          paramString(options.queryParams, options.multiParamStyle),
+        );
+      }
+      let auth: string | null = null;
+      const ba = options.basicAuth;
+      if (ba !== undefined) {
+        auth = basic(typeof ba === "string" ? ba : `${ba[0]}:${ba[1]}`);
+      } else if (options.oauthToken !== undefined) {
+        auth = "Bearer " + checkValue("oauthToken", options.oauthToken);
+      } else if (target.userinfo !== null) {
+        auth = basic(target.userinfo);
+      }
+      const hop: Hop = {
+        target,
+        method: opts.method,
+        headers: options.headers,
+        body: options.body == null && !options.formParams &&
+            !options.multipart
+          ? NO_BODY
+          : await prepareBody(
+            options.body,
+            options.formParams,
+            options.multipart,
+            options.multiParamStyle,
+          ),
+        auth,
+      };
+      const plain = s.proxy === null && s.unixSocket === undefined;
+      let trace: string[] | null = null;
+      for (let redirects = 0;; redirects++) {
+        const t = hop.target;
+        opts.url = t.href;
+        opts.method = hop.method;
+        // Send the request and read the final response head.
+        const key = plain &&
+            (!t.https || (!s.insecure && s.caCerts === undefined))
+          ? t.key
+          : poolKey(t, s);
+        let fixed: Uint8Array | null = null;
+        let headText = "";
+        let close: boolean;
+        if (
+          plain && hop.body.kind === "none" && hop.auth === null &&
+          (hop.headers === undefined || hop.headers === null)
+        ) {
+          const h = plainHead(t, hop.method, s);
+          fixed = h.bytes;
+          close = h.close;
+        } else {
+          const h = buildHead(hop, s);
+          headText = h.head;
+          close = h.close;
+        }
+        const retryable = (hop.method === "GET" || hop.method === "HEAD") &&
+          hop.body.kind !== "stream";
+        let c!: Connection;
+        let head!: ResponseHead;
+        for (let attempt = 0;; attempt++) {
+          let conn = attempt === 0 ? this.#pool.takeIdle(key) : null;
+          if (conn === null) conn = await this.#open(key, t, s);
+          const reused = conn.uses > 0;
+          conn.watch(s.idleTimeout, s.signal);
+          const before = conn.end - conn.start;
+          try {
+            if (fixed !== null) {
+              conn.begin();
+              let n: number;
+              try {
+                n = await conn.conn.write(fixed);
+              } catch (e) {
+                throw conn.ioError(e);
+              }
+              conn.settle();
+              if (n < fixed.length) await conn.write(fixed.subarray(n));
+            } else {
+              await send(conn, headText, hop.body);
+            }
+            let scan = conn.start;
+            for (;;) {
+              const r = takeHead(conn, this.#limits, scan);
+              if (typeof r !== "number") {
+                head = r;
+                break;
+              }
+              const dst = conn.room();
+              scan = conn.start + r;
+              conn.begin();
+              let n: number | null;
+              try {
+                n = await conn.conn.read(dst);
+              } catch (e) {
+                throw conn.ioError(e);
+              }
+              conn.settle();
+              if (n === null || n === 0) throw closedBeforeHead(conn);
+              conn.end += n;
+            }
+            c = conn;
+            break;
+          } catch (e) {
+            const silent = conn.end - conn.start === before &&
+              conn.failure === null;
+            this.#pool.release(conn, false, 0);
+            if (
+              reused && silent && retryable && attempt === 0 &&
+              e instanceof ClientError &&
+              (e.code === "connection-closed" || e.code === "network")
+            ) {
+              continue;
+            }
+            throw e;
+          }
+        }
+        const status = head.status;
+        if (!s.follow || !REDIRECTS.has(status)) {
+          const done = this.#finish(c, head, close, hop, s, opts);
+          return done !== null
+            ? done
+            : await this.#respond(c, head, close, hop, s, opts);
+        }
+        await this.#discard(c, head, close, hop, s);
+        const location = head.headers["location"];
+        if (location === undefined) {
+          throw new ClientError(
+            "redirect",
+            `redirect ${status} without a Location header`,
+          );
+        }
+        if (redirects >= s.maxRedirects) {
+          throw new ClientError(
+            "too-many-redirects",
+            `too many redirects: ${redirects}`,
+          );
+        }
+        let next: Target;
+        try {
+          next = parseTarget(new URL(location, hop.target.href));
+        } catch (e) {
+          throw e instanceof ClientError ? e : new ClientError(
+            "bad-url",
+            `Invalid redirect Location: ${JSON.stringify(location)}`,
+          );
+        }
+        if (trace === null) trace = opts.traceRedirects = [hop.target.href];
+        trace.push(next.href);
+        if (status <= 303) {
+          if (hop.method !== "HEAD") hop.method = "GET";
+          hop.body = NO_BODY;
+          hop.headers = dropHeaders(hop.headers, ENTITY);
+        } else if (hop.body.kind === "stream") {
+          throw new ClientError(
+            "redirect",
+            `cannot follow a ${status} redirect: the streamed body cannot be sent again`,
+          );
+        }
+        if (!sameOrigin(hop.target, next)) {
+          hop.headers = dropHeaders(hop.headers, CREDENTIALS);
+          hop.auth = null;
+        }
+        hop.target = next;
+      }
     } catch (e) {
       return {
         opts,
         error: e instanceof Error ? e : new Error(String(e)),
       } satisfies ErrorResponse;
-    }
-  }
-
-  async #run(
-    options: RequestOptions,
-    opts: ResolvedOptions,
-  ): Promise<ClientResponse> {
-    if (options.url === undefined || options.url === null) {
-      throw new ClientError("bad-url", "Missing url");
-    }
-    if (!isToken(opts.method)) {
-      throw new ClientError(
-        "bad-option",
-        `Invalid method: ${JSON.stringify(opts.method)}`,
-      );
-    }
-    const s = settings(options, this);
-    let target = parseTarget(options.url);
-    if (options.queryParams !== undefined) {
-      target = withQuery(
-        target,
-        paramString(options.queryParams, options.multiParamStyle),
-      );
-    }
-    let auth: string | null = null;
-    const ba = options.basicAuth;
-    if (ba !== undefined) {
-      auth = basic(typeof ba === "string" ? ba : `${ba[0]}:${ba[1]}`);
-    } else if (options.oauthToken !== undefined) {
-      auth = "Bearer " + checkValue("oauthToken", options.oauthToken);
-    } else if (target.userinfo !== null) {
-      auth = basic(target.userinfo);
-    }
-    const hop: Hop = {
-      target,
-      method: opts.method,
-      headers: options.headers,
-      body: await prepareBody(
-        options.body,
-        options.formParams,
-        options.multipart,
-        options.multiParamStyle,
-      ),
-      auth,
-    };
-    let trace: string[] | null = null;
-    for (let redirects = 0;; redirects++) {
-      opts.url = hop.target.href;
-      opts.method = hop.method;
-      const ex = await this.#exchange(hop, s);
-      const status = ex.head.status;
-      if (!s.follow || !REDIRECTS.has(status)) {
-        return await this.#respond(ex, hop, s, opts);
-      }
-      await this.#discard(ex, hop, s);
-      const location = ex.head.headers["location"];
-      if (location === undefined) {
-        throw new ClientError(
-          "redirect",
-          `redirect ${status} without a Location header`,
-        );
-      }
-      if (redirects >= s.maxRedirects) {
-        throw new ClientError(
-          "too-many-redirects",
-          `too many redirects: ${redirects}`,
-        );
-      }
-      let next: Target;
-      try {
-        next = parseTarget(new URL(location, hop.target.href));
-      } catch (e) {
-        throw e instanceof ClientError ? e : new ClientError(
-          "bad-url",
-          `Invalid redirect Location: ${JSON.stringify(location)}`,
-        );
-      }
-      if (trace === null) trace = opts.traceRedirects = [hop.target.href];
-      trace.push(next.href);
-      if (status <= 303) {
-        if (hop.method !== "HEAD") hop.method = "GET";
-        hop.body = { kind: "none" };
-        hop.headers = dropHeaders(hop.headers, ENTITY);
-      } else if (hop.body.kind === "stream") {
-        throw new ClientError(
-          "redirect",
-          `cannot follow a ${status} redirect: the streamed body cannot be sent again`,
-        );
-      }
-      if (!sameOrigin(hop.target, next)) {
-        hop.headers = dropHeaders(hop.headers, CREDENTIALS);
-        hop.auth = null;
-      }
-      hop.target = next;
-    }
-  }
-
-  /** Sends one request and reads the final response head. */
-  async #exchange(hop: Hop, s: Settings): Promise<Exchange> {
-    const { head, close } = buildHead(hop, s);
-    const key = poolKey(hop.target, s);
-    const retryable = (hop.method === "GET" || hop.method === "HEAD") &&
-      hop.body.kind !== "stream";
-    for (let attempt = 0;; attempt++) {
-      let c = attempt === 0 ? this.#pool.takeIdle(key) : null;
-      if (c === null) c = await this.#open(key, hop.target, s);
-      const reused = c.uses > 0;
-      c.watch(s.idleTimeout, s.signal);
-      const before = c.end - c.start;
-      try {
-        await send(c, head, hop.body);
-        const h = await readHead(c, this.#limits);
-        return { c, head: h, close };
-      } catch (e) {
-        const silent = c.end - c.start === before && c.failure === null;
-        this.#pool.release(c, false, 0);
-        if (
-          reused && silent && retryable && attempt === 0 &&
-          e instanceof ClientError &&
-          (e.code === "connection-closed" || e.code === "network")
-        ) {
-          continue;
-        }
-        throw e;
-      }
     }
   }
 
@@ -899,44 +1081,97 @@ export class HttpClient {
     }
   }
 
-  #framing(ex: Exchange, hop: Hop): Framing {
-    const st = ex.head.status;
+  #framing(head: ResponseHead, hop: Hop): Framing {
+    const st = head.status;
     if (hop.method === "HEAD" || st === 204 || st === 205 || st === 304) {
       return Framing.None;
     }
-    if (ex.head.chunked) return Framing.Chunked;
-    if (ex.head.contentLength >= 0) return Framing.Length;
+    if (head.chunked) return Framing.Chunked;
+    if (head.contentLength >= 0) return Framing.Length;
     return Framing.Eof;
   }
 
   /** Reads and drops a redirect's body, keeping the connection if cheap. */
-  async #discard(ex: Exchange, hop: Hop, s: Settings): Promise<void> {
-    const f = this.#framing(ex, hop);
-    const c = ex.c;
+  async #discard(
+    c: Connection,
+    head: ResponseHead,
+    close: boolean,
+    hop: Hop,
+    s: Settings,
+  ): Promise<void> {
+    const f = this.#framing(head, hop);
     let ok = f === Framing.None;
     if (!ok) {
       try {
-        ok = await drain(c, f, ex.head.contentLength, DRAIN_LIMIT);
+        ok = await drain(c, f, head.contentLength, DRAIN_LIMIT);
       } catch {
         ok = false;
       }
     }
     this.#pool.release(
       c,
-      ok && ex.head.keepAlive && !ex.close && c.start === c.end,
+      ok && head.keepAlive && !close && c.start === c.end,
       s.keepalive,
     );
   }
 
+  /**
+   * The response without awaiting anything, when that is possible: no body,
+   * or a buffered, unencoded Content-Length body already in the buffer.
+   * @returns `null` when {@linkcode #respond} must read on.
+   */
+  #finish(
+    c: Connection,
+    head: ResponseHead,
+    close: boolean,
+    hop: Hop,
+    s: Settings,
+    opts: ResolvedOptions,
+  ): ClientResponse | null {
+    const f = this.#framing(head, hop);
+    if (f === Framing.None) {
+      this.#pool.release(
+        c,
+        head.keepAlive && !close && c.start === c.end,
+        s.keepalive,
+      );
+      return { opts, status: head.status, headers: head.headers, body: null };
+    }
+    const length = head.contentLength;
+    if (
+      f !== Framing.Length || s.as === "stream" ||
+      (s.maxBody >= 0 && length > s.maxBody) || c.end - c.start < length ||
+      (s.autoCompression &&
+        codingFormat(head.headers["content-encoding"]) !== null)
+    ) {
+      return null;
+    }
+    const ct = head.headers["content-type"];
+    const start = c.start;
+    c.start += length;
+    // Text is decoded straight from the read buffer; bytes get a copy.
+    const bytes = wantsText(s.as, ct)
+      ? c.buf.subarray(start, c.start)
+      : c.buf.slice(start, c.start);
+    const body = coerce(bytes, s.as, ct);
+    this.#pool.release(
+      c,
+      head.keepAlive && !close && c.start === c.end,
+      s.keepalive,
+    );
+    return { opts, status: head.status, headers: head.headers, body };
+  }
+
   async #respond(
-    ex: Exchange,
+    c: Connection,
+    head: ResponseHead,
+    close: boolean,
     hop: Hop,
     s: Settings,
     opts: ResolvedOptions,
   ): Promise<ClientResponse> {
-    const { c, head } = ex;
-    const f = this.#framing(ex, hop);
-    const persistent = head.keepAlive && !ex.close && f !== Framing.Eof;
+    const f = this.#framing(head, hop);
+    const persistent = head.keepAlive && !close && f !== Framing.Eof;
     const coding = s.autoCompression
       ? codingFormat(head.headers["content-encoding"])
       : null;

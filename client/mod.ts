@@ -152,13 +152,27 @@ export function request<T>(
   options: RequestOptionsWithClient,
   callback: Callback<T>,
 ): Promise<T | ErrorResponse>;
-export async function request<T>(
+export function request<T>(
   options: RequestOptionsWithClient,
   callback?: Callback<T>,
 ): Promise<T | ClientResponse> {
-  const client = options.client ?? defaultClient;
+  let client: HttpClient;
+  try {
+    client = options.client ?? defaultClient;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  // No callback: the client's promise as is (no async layer on top).
+  if (callback === undefined) return client.request(options);
+  return withCallback(client, options, callback);
+}
+
+async function withCallback<T>(
+  client: HttpClient,
+  options: RequestOptionsWithClient,
+  callback: Callback<T>,
+): Promise<T | ClientResponse> {
   const res = await client.request(options);
-  if (callback === undefined) return res;
   try {
     return await callback(res);
   } catch (e) {
