@@ -4,54 +4,9 @@
 
 import assert from "node:assert/strict";
 import { chromium } from "npm:playwright-core@1";
+import { startExample } from "./fixtures/examples.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
-
-/** A running example process. */
-interface RunningExample {
-  base: string;
-  stop(): Promise<void>;
-}
-
-// Starts examples/<file> with `deno run` on a free port; waits until it answers.
-async function startExample(
-  file: string,
-  perms: string[],
-): Promise<RunningExample> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const path = new URL(`../examples/${file}`, import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", ...perms, path, String(port)],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await child.status;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const res = await fetch(base + "/");
-      await res.body?.cancel();
-      return { base, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`examples/${file} did not start on port ${port}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
 
 // The page's DOM, as far as these checks need it (the test is not DOM-typed).
 interface PageDom {

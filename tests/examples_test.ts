@@ -2,53 +2,7 @@
 // requested, and is killed again.
 
 import assert from "node:assert/strict";
-
-interface Running {
-  base: string;
-  stop(): Promise<void>;
-}
-
-// Starts examples/<file> with --allow-net (plus perms), the port as the
-// first argument and `args` after it; waits until it answers.
-async function start(
-  file: string,
-  perms: string[] = [],
-  args: string[] = [],
-): Promise<Running> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  const path = new URL(`../examples/${file}`, import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", ...perms, path, String(port), ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    await child.status;
-  };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    try {
-      const res = await fetch(base + "/", { method: "HEAD" });
-      await res.body?.cancel();
-      return { base, stop };
-    } catch {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`examples/${file} did not start on port ${port}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
+import { startExample as start } from "./fixtures/examples.ts";
 
 async function wsRoundTrip(url: string, message: string): Promise<unknown> {
   const ws = new WebSocket(url);
