@@ -14,6 +14,7 @@
 // so no peer wins by doing less work.
 
 import { type LoadResults, renderCharts, type SummaryRow } from "./charts.ts";
+import { deadline, median, readPort, stopChild } from "./_servers.ts";
 
 interface Scenario {
   name: string;
@@ -354,25 +355,6 @@ function commandLine(peer: Peer, exe: string): string[] {
 
 // ----------------------------------------------------------------- servers
 
-/** Reads stdout lines until `LISTENING <port>`, then keeps draining it so a
- * chatty server never blocks on a full pipe. */
-async function readPort(stdout: ReadableStream<Uint8Array>): Promise<number> {
-  const lines = stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  while (true) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("server exited before printing LISTENING");
-    buffered += value;
-    const m = buffered.match(/^LISTENING (\d+)$/m);
-    if (m) {
-      (async (): Promise<void> => {
-        while (!(await lines.read()).done) { /* drain */ }
-      })();
-      return Number(m[1]);
-    }
-  }
-}
-
 /** Keeps the last 2 KB a server wrote to stderr: shown when it fails to
  * start, and otherwise kept out of the progress output (some peers log every
  * request that wrk cuts off when a run ends). */
@@ -402,33 +384,6 @@ async function startServer(argv: string[], body: number): Promise<Server> {
   } catch (err) {
     await stopChild(child);
     throw new Error(`${(err as Error).message}\n${tail()}`);
-  }
-}
-
-/** SIGTERM lets the server close cleanly; SIGKILL after 2 s so a stuck
- * server can't hang the whole benchmark. */
-async function stopChild(child: Deno.ChildProcess): Promise<void> {
-  const kill = (signal: Deno.Signal): void => {
-    try {
-      child.kill(signal);
-    } catch { /* already exited */ }
-  };
-  kill("SIGTERM");
-  if (await deadline(child.status, 2000) === "timeout") {
-    kill("SIGKILL");
-    await child.status;
-  }
-}
-
-async function deadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -558,14 +513,6 @@ async function measure(
 }
 
 // ----------------------------------------------------------------- results
-
-/** Median of the available figures (NaN when there are none). */
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
 
 function errorCount(r: Run): number {
   const e = r.errors;

@@ -12,6 +12,8 @@
 // `duration` seconds (after a one-second warm-up). Peer order alternates per
 // round; the table shows medians of the rounds.
 
+import { deadline, median, readPort, stopChild } from "./_servers.ts";
+
 interface Peer {
   name: string;
   label: string;
@@ -263,48 +265,6 @@ async function runClient(f: Record<string, string>): Promise<void> {
 // ---------------------------------------------------------------------------
 // The runner
 
-async function readPort(stdout: ReadableStream<Uint8Array>): Promise<number> {
-  const lines = stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  while (true) {
-    const { value, done } = await lines.read();
-    if (done) throw new Error("server exited before printing LISTENING");
-    buffered += value;
-    const m = buffered.match(/^LISTENING (\d+)$/m);
-    if (m) {
-      (async (): Promise<void> => {
-        while (!(await lines.read()).done) { /* drain */ }
-      })();
-      return Number(m[1]);
-    }
-  }
-}
-
-async function deadline<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function stopChild(child: Deno.ChildProcess): Promise<void> {
-  const kill = (signal: Deno.Signal): void => {
-    try {
-      child.kill(signal);
-    } catch { /* already exited */ }
-  };
-  kill("SIGTERM");
-  if (await deadline(child.status, 2000) === "timeout") {
-    kill("SIGKILL");
-    await child.status;
-  }
-}
-
 async function measure(
   peer: Peer,
   size: number,
@@ -350,13 +310,6 @@ async function measure(
   } finally {
     await stopChild(child);
   }
-}
-
-function median(xs: number[]): number {
-  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
 function fmt(n: number, digits = 0): string {
