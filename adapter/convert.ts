@@ -26,7 +26,7 @@ import type {
   RingRequest,
   RingResponse,
 } from "../server/types.ts";
-import type { OutHeaders } from "../http1/serialize.ts";
+import { toHeaders } from "../http1/serialize.ts";
 import { concat } from "../_bytes.ts";
 
 const encoder = new TextEncoder();
@@ -399,21 +399,6 @@ export function takeoverOf(
   if (t !== undefined || req === undefined) return t;
   if (response.headers.has(TAKEOVER_HEADER)) return PENDING.get(req);
   return undefined;
-}
-
-function toHeaders(h: RingResponse["headers"]): Headers {
-  if (h === undefined || h === null) return new Headers();
-  if (h instanceof Headers) return new Headers(h);
-  const out = new Headers();
-  const o = h as OutHeaders;
-  for (const name in o) {
-    const v = o[name];
-    if (v === null || v === undefined) continue;
-    if (typeof v === "object") {
-      for (const item of v) out.append(name, String(item));
-    } else out.append(name, String(v));
-  }
-  return out;
 }
 
 const ENCODE_STRINGS = (): TransformStream<Uint8Array | string, Uint8Array> =>

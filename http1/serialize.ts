@@ -166,6 +166,26 @@ function skipFraming(name: string, value: string, flags: HeaderFlags): boolean {
   return false;
 }
 
+/**
+ * A fresh, mutable `Headers` with the fields of a Ring header map (any case,
+ * arrays for repeated fields) or a copy of a `Headers`.
+ */
+export function toHeaders(
+  headers: OutHeaders | Headers | null | undefined,
+): Headers {
+  if (headers === undefined || headers === null) return new Headers();
+  if (headers instanceof Headers) return new Headers(headers);
+  const out = new Headers();
+  for (const name in headers) {
+    const v = headers[name];
+    if (v === null || v === undefined) continue;
+    if (typeof v === "object") {
+      for (const item of v) out.append(name, String(item));
+    } else out.append(name, String(v));
+  }
+  return out;
+}
+
 /** Fresh flags for {@linkcode userHeaders}. */
 export function newFlags(): HeaderFlags {
   return {

@@ -2,24 +2,11 @@
 // as a plain record (any case, arrays for repeats) or as `Headers`.
 
 import type { RingResponse } from "../server/types.ts";
+import { toHeaders } from "../http1/serialize.ts";
 
 /** The response's headers as a fresh, mutable `Headers`. */
 export function headersOf(res: RingResponse): Headers {
-  const out = new Headers();
-  const h = res.headers;
-  if (h === undefined || h === null) return out;
-  if (h instanceof Headers) {
-    for (const [name, value] of h) out.append(name, value);
-    return out;
-  }
-  for (const name in h) {
-    const v = h[name];
-    if (v === null || v === undefined) continue;
-    if (typeof v === "object") {
-      for (const item of v) out.append(name, String(item));
-    } else out.append(name, String(v));
-  }
-  return out;
+  return toHeaders(res.headers);
 }
 
 /** First value of a response header (any case), or null. */
