@@ -469,14 +469,7 @@ class _ZStream {
       }
       break;
     }
-    if (parts.length === 1) return parts[0];
-    const r = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      r.set(p, o);
-      o += p.length;
-    }
-    return r;
+    return concat(parts, total);
   }
 
   reset(): void {
