@@ -179,44 +179,7 @@ export class Connection implements GateEntry {
         let more = this.#process();
         if (more !== true && more !== false) more = await more;
         // Every response made ready by this read goes out in one write.
-        if (this.#parts.length > 0) await this.flush();
-        else if (this.#text !== "") {
-          const text = this.#text;
-          this.#text = "";
-          if (text === hotText) {
-            // The same bytes as the last repeated response: no encoding.
-            await this.write(hotBytes);
-          } else if (text.length <= POOLED / 3) {
-            // Encoded into a pooled buffer: a fresh ArrayBuffer per response
-            // costs more than the rest of a small response together. The
-            // buffer goes back only once its write has finished.
-            const buf = pool.pop() ?? new Uint8Array(POOLED);
-            const len = encoder.encodeInto(text, buf).written;
-            if (len <= 4096) {
-              // A response seen twice in a row is kept encoded.
-              if (text === seenText) {
-                hotText = text;
-                hotBytes = buf.slice(0, len);
-              } else seenText = text;
-            }
-            const prev = this.state;
-            this.state = State.Write;
-            this.since = this.core.now;
-            try {
-              let off = await this.conn.write(buf.subarray(0, len));
-              while (off < len) {
-                this.since = performance.now();
-                off += await this.conn.write(buf.subarray(off, len));
-              }
-            } finally {
-              if (pool.length < POOL_MAX) pool.push(buf);
-            }
-            this.state = prev;
-            this.since = this.core.now;
-          } else {
-            await this.write(encoder.encode(text));
-          }
-        }
+        if (this.#text !== "" || this.#parts.length > 0) await this.flush();
         if (!more) break;
       }
     } catch (err) {
@@ -787,6 +750,7 @@ export class Connection implements GateEntry {
       const text = this.#text;
       if (text === "") return Promise.resolve();
       this.#text = "";
+      if (text === hotText) return this.write(hotBytes);
       if (text.length <= POOLED / 3) return this.#writePooled(text);
       out = encoder.encode(text);
     } else {
@@ -826,8 +790,16 @@ export class Connection implements GateEntry {
   // A buffer goes back to the pool only once its write has finished.
   async #writePooled(text: string): Promise<void> {
     const buf = pool.pop() ?? new Uint8Array(POOLED);
+    const len = encoder.encodeInto(text, buf).written;
+    if (len <= 4096) {
+      // A response seen twice in a row is kept encoded.
+      if (text === seenText) {
+        hotText = text;
+        hotBytes = buf.slice(0, len);
+      } else seenText = text;
+    }
     try {
-      await this.write(buf.subarray(0, encoder.encodeInto(text, buf).written));
+      await this.write(buf.subarray(0, len));
     } finally {
       if (pool.length < POOL_MAX) pool.push(buf);
     }
