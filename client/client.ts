@@ -3,7 +3,7 @@
 // become `{ opts, error }` values.
 
 import { isFieldValue, isToken } from "../http1/_chars.ts";
-import { chunkHeader, LAST_CHUNK } from "../http1/chunked.ts";
+import { encodeChunk, LAST_CHUNK } from "../http1/chunked.ts";
 import { ProtocolError } from "../http1/errors.ts";
 import {
   findHeadEnd,
@@ -451,12 +451,7 @@ async function send(
       await c.write(data);
       continue;
     }
-    const size = chunkHeader(data.length);
-    const out = latin1Into(size, data.length + 2);
-    out.set(data, size.length);
-    out[out.length - 2] = 0x0d;
-    out[out.length - 1] = 0x0a;
-    await c.write(out);
+    await c.write(encodeChunk(data));
   }
   if (chunked) await c.write(latin1Into(LAST_CHUNK, 0));
 }

@@ -254,16 +254,17 @@ export function chunkHeader(size: number): string {
 export const LAST_CHUNK = "0\r\n\r\n";
 
 /**
- * Frames `data` as one chunk (a copy: header, data, CRLF). Empty data would
- * end the body, so it yields an empty array.
+ * Frames `data` as one chunk (a copy: header, data, CRLF), followed by the
+ * last chunk when `last`. Empty data makes no chunk of its own (it would end
+ * the body), so it yields just the last chunk, or nothing.
  */
-export function encodeChunk(data: Uint8Array): Uint8Array {
-  if (data.length === 0) return new Uint8Array(0);
-  const head = chunkHeader(data.length);
-  const out = new Uint8Array(head.length + data.length + 2);
+export function encodeChunk(data: Uint8Array, last = false): Uint8Array {
+  const head = data.length > 0 ? chunkHeader(data.length) : "";
+  const tail = (data.length > 0 ? "\r\n" : "") + (last ? LAST_CHUNK : "");
+  const out = new Uint8Array(head.length + data.length + tail.length);
   for (let k = 0; k < head.length; k++) out[k] = head.charCodeAt(k);
   out.set(data, head.length);
-  out[out.length - 2] = CR;
-  out[out.length - 1] = LF;
+  const at = head.length + data.length;
+  for (let k = 0; k < tail.length; k++) out[at + k] = tail.charCodeAt(k);
   return out;
 }

@@ -2,7 +2,7 @@
 // iterables, files and blobs. Each chunk is written before the next is pulled,
 // so a slow reader holds the producer back and memory stays bounded.
 
-import { chunkHeader, LAST_CHUNK } from "../http1/chunked.ts";
+import { encodeChunk, LAST_CHUNK } from "../http1/chunked.ts";
 import type { ResponseBody } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -144,7 +144,7 @@ export async function pump(
       if (chunk === null) break;
       if (chunk.length === 0) continue;
       if (chunked) {
-        await sink.write(frame(chunk));
+        await sink.write(encodeChunk(chunk));
       } else {
         if (length >= 0 && sent + chunk.length > length) {
           await sink.write(chunk.subarray(0, length - sent));
@@ -170,14 +170,4 @@ export async function pump(
     );
   }
   return true;
-}
-
-function frame(chunk: Uint8Array): Uint8Array {
-  const head = chunkHeader(chunk.length);
-  const out = new Uint8Array(head.length + chunk.length + 2);
-  encoder.encodeInto(head, out);
-  out.set(chunk, head.length);
-  out[out.length - 2] = 13;
-  out[out.length - 1] = 10;
-  return out;
 }

@@ -9,7 +9,7 @@ import type {
   ChannelMessage,
   CloseStatus,
 } from "../channel.ts";
-import { chunkHeader, LAST_CHUNK } from "../http1/chunked.ts";
+import { encodeChunk, LAST_CHUNK } from "../http1/chunked.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { encodeHead } from "../http1/serialize.ts";
 import { WriteQueue } from "../_queue.ts";
@@ -221,7 +221,7 @@ class HttpChannel implements Channel {
     if (this.#state === NOT_STARTED) {
       out = this.#start(msg, body, closeAfterSend, noBody);
     } else {
-      out = this.#chunked && !noBody ? frameChunk(body, closeAfterSend) : body;
+      out = this.#chunked && !noBody ? encodeChunk(body, closeAfterSend) : body;
     }
     if (out.length > 0 && !this.#q.push(out)) {
       this.#end("server-close", false);
@@ -261,7 +261,7 @@ class HttpChannel implements Channel {
     if (noBody) return encodeHead(h);
     return joinBytes(
       encodeHead(h),
-      this.#chunked ? frameChunk(body, false) : body,
+      this.#chunked ? encodeChunk(body) : body,
     );
   }
 
@@ -326,16 +326,6 @@ class HttpChannel implements Channel {
 function toBytes(body: string | Uint8Array | null | undefined): Uint8Array {
   if (body === null || body === undefined) return new Uint8Array(0);
   return typeof body === "string" ? encoder.encode(body) : body;
-}
-
-function frameChunk(body: Uint8Array, last: boolean): Uint8Array {
-  const head = body.length > 0 ? chunkHeader(body.length) : "";
-  const tail = (body.length > 0 ? "\r\n" : "") + (last ? LAST_CHUNK : "");
-  const out = new Uint8Array(head.length + body.length + tail.length);
-  encoder.encodeInto(head, out);
-  out.set(body, head.length);
-  encoder.encodeInto(tail, out.subarray(head.length + body.length));
-  return out;
 }
 
 function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {

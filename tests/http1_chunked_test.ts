@@ -401,6 +401,11 @@ Deno.test("encodeChunk() frames data as one chunk", () => {
   assert.equal(encodeChunk(new Uint8Array(0)).length, 0);
 });
 
+Deno.test("encodeChunk() with last appends the last chunk", () => {
+  assert.equal(text(encodeChunk(bytes("hi"), true)), "2\r\nhi\r\n0\r\n\r\n");
+  assert.equal(text(encodeChunk(new Uint8Array(0), true)), "0\r\n\r\n");
+});
+
 Deno.test("chunkHeader() and LAST_CHUNK write the chunk lines", () => {
   assert.equal(chunkHeader(1), "1\r\n");
   assert.equal(chunkHeader(255), "ff\r\n");
