@@ -11,7 +11,12 @@ import {
   parseResponseHead,
   type ResponseHead,
 } from "../http1/head.ts";
-import { newFlags, type OutHeaders, userHeaders } from "../http1/serialize.ts";
+import {
+  latin1Bytes,
+  newFlags,
+  type OutHeaders,
+  userHeaders,
+} from "../http1/serialize.ts";
 import {
   bodyStream,
   codingFormat,
@@ -403,18 +408,13 @@ function plainHead(t: Target, method: string, s: Settings): CachedHead {
     userAgent: s.userAgent,
     autoCompression: s.autoCompression,
     close: b.close,
-    bytes: latin1Into(b.head, 0),
+    bytes: latin1Bytes(b.head),
   };
   t.head = cached;
   return cached;
 }
 
 /** Latin1 string into a new buffer with `extra` spare bytes at the end. */
-function latin1Into(s: string, extra: number): Uint8Array {
-  const out = new Uint8Array(s.length + extra);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
-}
 
 async function send(
   c: Connection,
@@ -422,21 +422,21 @@ async function send(
   b: PreparedBody,
 ): Promise<void> {
   if (b.kind === "none") {
-    await c.write(latin1Into(head, 0));
+    await c.write(latin1Bytes(head));
     return;
   }
   if (b.kind === "bytes") {
     if (b.bytes.length <= MERGE_LIMIT) {
-      const out = latin1Into(head, b.bytes.length);
+      const out = latin1Bytes(head, b.bytes.length);
       out.set(b.bytes, head.length);
       await c.write(out);
     } else {
-      await c.write(latin1Into(head, 0));
+      await c.write(latin1Bytes(head));
       await c.write(b.bytes);
     }
     return;
   }
-  await c.write(latin1Into(head, 0));
+  await c.write(latin1Bytes(head));
   const chunked = head.includes("\r\nTransfer-Encoding: chunked\r\n");
   for await (const piece of b.chunks) {
     const data = typeof piece === "string" ? encoder.encode(piece) : piece;
@@ -453,7 +453,7 @@ async function send(
     }
     await c.write(encodeChunk(data));
   }
-  if (chunked) await c.write(latin1Into(LAST_CHUNK, 0));
+  if (chunked) await c.write(latin1Bytes(LAST_CHUNK));
 }
 
 /**
@@ -667,7 +667,7 @@ async function tunnel(
   let req = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
   if (p.auth !== null) req += `Proxy-Authorization: ${p.auth}\r\n`;
   const c = new Connection(tcp, "", `${p.hostname}:${p.port}`);
-  await c.write(latin1Into(req + "\r\n", 0));
+  await c.write(latin1Bytes(req + "\r\n"));
   const head = await readHead(c, limits);
   if (head.status < 200 || head.status > 299) {
     tcp.close();

@@ -198,9 +198,12 @@ export function newFlags(): HeaderFlags {
   };
 }
 
-/** Bytes of a latin1 string (one byte per char, chars above 255 refused). */
-export function latin1Bytes(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
+/**
+ * Bytes of a latin1 string (one byte per char), with `extra` spare bytes
+ * after it for a body to follow in the same write.
+ */
+export function latin1Bytes(s: string, extra = 0): Uint8Array {
+  const out = new Uint8Array(s.length + extra);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
