@@ -10,6 +10,7 @@ import { asChannel, type ChannelOptions } from "../server/channel.ts";
 import type { RingRequest } from "../server/types.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
 import { ringRequestOf, takeoverResponse } from "./convert.ts";
+import { unrefInterval } from "../_timers.ts";
 
 const encoder = new TextEncoder();
 
@@ -363,11 +364,7 @@ class ServerWebSocket extends EventTarget {
     }
     this.#state = OPEN;
     if (this.#idle > 0) {
-      this.#timer = setInterval(
-        () => this.#tick(),
-        this.#idle * 1000,
-      ) as unknown as number;
-      Deno.unrefTimer(this.#timer);
+      this.#timer = unrefInterval(() => this.#tick(), this.#idle * 1000);
     }
     this.dispatchEvent(new Event("open"));
   }

@@ -3,6 +3,7 @@
 
 import type { ResponseHead } from "../http1/head.ts";
 import { ClientError, netError } from "./errors.ts";
+import { unrefInterval } from "../_timers.ts";
 
 const INITIAL = 16384;
 /** Longest response head kept for {@linkcode Connection.repeatedHead}. */
@@ -33,8 +34,7 @@ class IdleWatch {
     if (this.#timer !== 0) clearInterval(this.#timer);
     this.#period = period;
     this.#idleTicks = 0;
-    this.#timer = setInterval(() => this.#tick(), period) as unknown as number;
-    Deno.unrefTimer(this.#timer);
+    this.#timer = unrefInterval(() => this.#tick(), period);
   }
 
   #tick(): void {

@@ -3,6 +3,7 @@
 // connections.
 
 import type { Connection } from "./_conn.ts";
+import { unrefTimeout } from "../_timers.ts";
 
 /** A queued request: gets a pooled connection, or `null` = open your own. */
 type Waiter = (c: Connection | null) => void;
@@ -113,11 +114,10 @@ export class Pool {
   #schedule(at: number): void {
     if (this.#timer !== 0) clearTimeout(this.#timer);
     this.#timerAt = at;
-    this.#timer = setTimeout(
+    this.#timer = unrefTimeout(
       () => this.#sweep(),
       Math.max(1, at - Date.now()),
-    ) as unknown as number;
-    Deno.unrefTimer(this.#timer);
+    );
   }
 
   #sweep(): void {

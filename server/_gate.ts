@@ -1,4 +1,4 @@
-import { unrefInterval } from "./_timers.ts";
+import { unrefInterval } from "../_timers.ts";
 
 // A FIFO gate on pending socket reads.
 //

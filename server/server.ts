@@ -3,7 +3,7 @@
 
 import { dateHeader } from "../http1/serialize.ts";
 import { ReadGate } from "./_gate.ts";
-import { delay, unrefInterval } from "./_timers.ts";
+import { delay, unrefInterval } from "../_timers.ts";
 import { REUSE_PORT_NEEDS, runWorkers, unstableNet } from "./workers.ts";
 import { Connection, type Core, isDisconnect, State } from "./connection.ts";
 import type { Handler, RingRequest, Server, ServerOptions } from "./types.ts";

@@ -9,6 +9,13 @@ export function unrefInterval(fn: () => void, ms: number): number {
   return id;
 }
 
+/** Starts a timeout that does not keep the process alive. */
+export function unrefTimeout(fn: () => void, ms: number): number {
+  const id = setTimeout(fn, ms) as unknown as number;
+  Deno.unrefTimer(id);
+  return id;
+}
+
 /** Resolves after `ms`, with a way to cancel the timer. */
 export function delay(ms: number): { promise: Promise<void>; cancel(): void } {
   let id = 0;
