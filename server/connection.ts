@@ -22,6 +22,7 @@ import {
 import { hasToken } from "../http1/_chars.ts";
 import { STATUS_TEXT } from "../http1/status.ts";
 import type { GateEntry, ReadGate } from "./_gate.ts";
+import { type HeadCache, MAX_REPLY, type ReplyCache, Variant } from "./_hot.ts";
 import { openBody, pump, type StreamingBody } from "./_body.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
 import type { Handler, RingRequest, RingResponse } from "./types.ts";
@@ -60,6 +61,9 @@ export interface Core {
   hostname: string;
   scheme: "http" | "https";
   gate: ReadGate;
+  /** The last request head parsed and the last response sent. */
+  heads: HeadCache;
+  replies: ReplyCache;
   /** A coarse clock (ms), advanced by the server's sweep timer. */
   now: number;
   /** The `Date` header line, renewed by the sweep timer (at most 500 ms old). */
@@ -310,7 +314,13 @@ export class Connection implements GateEntry {
           break;
         }
         this.#scan = 0;
-        head = parseRequestHead(b, s, he, this.core.limits);
+        const heads = this.core.heads;
+        const cached = heads.get(b, s, he);
+        if (cached !== null) head = cached;
+        else {
+          head = parseRequestHead(b, s, he, this.core.limits);
+          heads.set(b, s, he, head);
+        }
       } catch (err) {
         return this.refuse(err);
       }
@@ -627,6 +637,59 @@ export class Connection implements GateEntry {
   }
 
   #queue(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
+    const body0 = res.body;
+    if (
+      (typeof body0 === "string" && body0.length <= MAX_REPLY / 2) ||
+      body0 === null || body0 === undefined
+    ) {
+      return this.#queueText(head, res, body0 ?? "");
+    }
+    return this.#queueAny(head, res);
+  }
+
+  // A response with a short text body, from the server's reply cache when it
+  // repeats the last one.
+  #queueText(
+    head: RequestHead,
+    res: RingResponse,
+    body: string,
+  ): boolean | Promise<boolean> {
+    const core = this.core;
+    const variant = (head.method === "HEAD" ? Variant.Head : 0) |
+      (head.keepAlive && !core.stopping ? Variant.KeepAlive : 0) |
+      (head.http10 ? Variant.Http10 : 0);
+    const cache = core.replies;
+    const seen = cache.matches(res, body, variant, core.date);
+    if (seen && cache.bytes !== null) {
+      this.#queueBytes(cache.bytes);
+      return this.#queued(cache.keepAlive);
+    }
+    const before = this.#text.length;
+    const parts = this.#parts.length;
+    const more = this.#queueAny(head, res);
+    if (typeof more !== "boolean" || this.#parts.length !== parts) return more;
+    if (seen) {
+      // Seen twice in a row: keep it encoded. The text just queued is it.
+      const text = this.#text.slice(before);
+      if (text.length <= MAX_REPLY) {
+        cache.bytes = encoder.encode(text);
+        cache.keepAlive = more;
+      }
+    } else cache.remember(res, body, variant, core.date);
+    return more;
+  }
+
+  // Whether the connection goes on after a queued response; large queues
+  // and the last response go out now.
+  #queued(keepAlive: boolean): boolean | Promise<boolean> {
+    if (!keepAlive) return this.flush().then(() => false);
+    if (this.#text.length + this.#partsLength() > MERGE_LIMIT) {
+      return this.flush().then(() => true);
+    }
+    return true;
+  }
+
+  #queueAny(head: RequestHead, res: RingResponse): boolean | Promise<boolean> {
     const status = res.status ?? 200;
     const start = this.startHead(head, status, res.headers);
     let h = start.text;
@@ -659,11 +722,7 @@ export class Connection implements GateEntry {
         if (typeof body === "string") this.#text += body;
         else this.#queueBytes(body as Uint8Array);
       }
-      if (!keepAlive) return this.flush().then(() => false);
-      if (this.#text.length + this.#partsLength() > MERGE_LIMIT) {
-        return this.flush().then(() => true);
-      }
-      return true;
+      return this.#queued(keepAlive);
     }
     return this.#stream(
       head,
@@ -750,7 +809,6 @@ export class Connection implements GateEntry {
       const text = this.#text;
       if (text === "") return Promise.resolve();
       this.#text = "";
-      if (text === hotText) return this.write(hotBytes);
       if (text.length <= POOLED / 3) return this.#writePooled(text);
       out = encoder.encode(text);
     } else {
@@ -791,13 +849,6 @@ export class Connection implements GateEntry {
   async #writePooled(text: string): Promise<void> {
     const buf = pool.pop() ?? new Uint8Array(POOLED);
     const len = encoder.encodeInto(text, buf).written;
-    if (len <= 4096) {
-      // A response seen twice in a row is kept encoded.
-      if (text === seenText) {
-        hotText = text;
-        hotBytes = buf.slice(0, len);
-      } else seenText = text;
-    }
     try {
       await this.write(buf.subarray(0, len));
     } finally {
@@ -857,11 +908,6 @@ export class Connection implements GateEntry {
 const POOLED = 16 * 1024;
 const POOL_MAX = 64;
 const pool: Uint8Array[] = [];
-// Servers often send the very same bytes again (health checks, fixed JSON,
-// benchmarks): the last response text seen twice in a row, encoded once.
-let hotText = "";
-let hotBytes = new Uint8Array(0);
-let seenText = "";
 
 const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 

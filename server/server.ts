@@ -3,6 +3,7 @@
 
 import { dateHeader } from "../http1/serialize.ts";
 import { ReadGate } from "./_gate.ts";
+import { HeadCache, ReplyCache } from "./_hot.ts";
 import { delay, unrefInterval } from "../_timers.ts";
 import { REUSE_PORT_NEEDS, runWorkers, unstableNet } from "./workers.ts";
 import { Connection, type Core, isDisconnect, State } from "./connection.ts";
@@ -139,6 +140,8 @@ export function runServer(
     hostname,
     scheme,
     gate: new ReadGate(),
+    heads: new HeadCache(),
+    replies: new ReplyCache(),
     now: performance.now(),
     date: dateHeader(),
     stopping: false,

@@ -1,0 +1,122 @@
+// Servers see the same request head and send the same response many times in
+// a row (health checks, polling, fixed JSON, load balancers, benchmarks).
+// Parsing such a head again, or serialising and encoding such a response
+// again, costs more than the rest of a small request together, so each server
+// keeps the last one of each. Both caches are exact: a head is reused only for
+// identical bytes, a response only for equal status, headers, body, Date and
+// connection handling.
+
+import type { RequestHead } from "../http1/head.ts";
+import type { RingResponse } from "./types.ts";
+
+/** Heads longer than this are parsed every time. */
+const MAX_HEAD = 1024;
+/** Responses longer than this (as text) are built every time. */
+export const MAX_REPLY = 4096;
+
+/** The last request head parsed, reused for a byte-identical head. */
+export class HeadCache {
+  #bytes: Uint8Array = new Uint8Array(MAX_HEAD);
+  #length = -1;
+  #head: RequestHead | null = null;
+
+  /** A fresh copy of the cached head when `b[start, end)` is the same head. */
+  get(b: Uint8Array, start: number, end: number): RequestHead | null {
+    const head = this.#head;
+    if (head === null || end - start !== this.#length) return null;
+    const k = this.#bytes;
+    // Back to front: two heads of the same length most often differ late
+    // (a header value) or in the path, which the front loop would reach last.
+    for (let i = end - start - 1; i >= 0; i--) {
+      if (k[i] !== b[start + i]) return null;
+    }
+    // The handler may change its request's headers; it gets its own map.
+    return { ...head, headers: { ...head.headers }, headEnd: end };
+  }
+
+  /** Keeps `head`, parsed from `b[start, end)`. */
+  set(b: Uint8Array, start: number, end: number, head: RequestHead): void {
+    if (end - start > MAX_HEAD) return;
+    this.#bytes.set(b.subarray(start, end));
+    this.#length = end - start;
+    this.#head = { ...head, headers: { ...head.headers } };
+  }
+}
+
+/** What, besides the response map, shapes the bytes of a response. */
+export const Variant = { Head: 1, KeepAlive: 2, Http10: 4 } as const;
+
+/**
+ * The last small response with a text body, and its bytes once it was seen
+ * twice in a row (encoding every response once more to keep it would cost
+ * what the cache saves when responses differ).
+ */
+export class ReplyCache {
+  #status = 0;
+  #body = "";
+  #names: string[] = [];
+  #values: string[] = [];
+  #date = "";
+  #variant = -1;
+  /** The encoded response, or null until the response repeats. */
+  bytes: Uint8Array | null = null;
+  /** Whether the connection stays open after it. */
+  keepAlive = false;
+
+  /** Whether `res` (with `variant` and `date`) is the cached response. */
+  matches(
+    res: RingResponse,
+    body: string,
+    variant: number,
+    date: string,
+  ): boolean {
+    if (
+      body !== this.#body || (res.status ?? 200) !== this.#status ||
+      variant !== this.#variant || date !== this.#date
+    ) return false;
+    const names = this.#names;
+    const values = this.#values;
+    const headers = res.headers as Record<string, unknown> | null | undefined;
+    if (headers instanceof Headers) return false;
+    let i = 0;
+    // The map may be the same object, changed since: compare every field.
+    for (const name in headers) {
+      if (name !== names[i] || headers[name] !== values[i]) return false;
+      i++;
+    }
+    return i === names.length;
+  }
+
+  /**
+   * Remembers `res` as the last response (bytes to follow when it repeats).
+   * Returns false for a response that cannot be cached (headers other than
+   * a plain map of strings).
+   */
+  remember(
+    res: RingResponse,
+    body: string,
+    variant: number,
+    date: string,
+  ): boolean {
+    const headers = res.headers;
+    const names: string[] = [];
+    const values: string[] = [];
+    if (headers !== null && headers !== undefined) {
+      if (Object.getPrototypeOf(headers) !== Object.prototype) return false;
+      for (const name in headers) {
+        const v = (headers as Record<string, unknown>)[name];
+        if (typeof v !== "string") return false;
+        names.push(name);
+        values.push(v);
+      }
+    }
+    this.#status = res.status ?? 200;
+    this.#body = body;
+    this.#names = names;
+    this.#values = values;
+    this.#date = date;
+    this.#variant = variant;
+    this.bytes = null;
+    return true;
+  }
+}
