@@ -126,7 +126,7 @@ Deno.bench({
   unmaskByteLoop(scratch, MASK, 0);
 });
 Deno.bench({
-  name: "unmask 16 KiB 4 bytes at a time (Uint32Array)",
+  name: "unmask 16 KiB 8 bytes at a time (BigUint64Array)",
   group: "unmask 16 KiB",
 }, () => {
   unmask(scratch, MASK, 0);
