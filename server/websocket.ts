@@ -108,14 +108,27 @@ function serve(c: Connection, ch: WsChannel, initial: Uint8Array): void {
 }
 
 // Reads go into the connection's own buffer; it doubles while reads fill it,
-// so large messages need few reads, and the decoder copies what it keeps.
+// so large messages need few reads. The channel may keep a chunk (large
+// messages are handed out as views of it): the next read then goes into a
+// new buffer.
 function transport(c: Connection): WsTransport {
+  // The buffer the last chunk came from, and whether the channel keeps it.
+  let last: Uint8Array | null = null;
+  let kept = false;
   return {
     remoteAddr: c.remoteAddr,
+    keep() {
+      kept = true;
+    },
     async read() {
+      if (kept) {
+        kept = false;
+        if (c.buf === last) c.buf = new Uint8Array(c.buf.length);
+      }
       c.start = c.end = 0;
       const n = await c.readMore();
       if (n === null) return null;
+      last = c.buf;
       const chunk = c.buf.subarray(c.start, c.end);
       // The next read gets a new buffer (this one stays with `chunk`):
       // twice as big while reads fill it, small again once the peer is

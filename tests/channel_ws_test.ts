@@ -1229,3 +1229,46 @@ Deno.test("asChannel() WebSocket: permessage-deflate frames carry RSV1 and are r
     assert.equal(t.log.received.length, 5);
   });
 });
+
+Deno.test("asChannel() WebSocket: large messages kept by the handler stay intact while more arrive", async () => {
+  const kept: Uint8Array[] = [];
+  await withWs(
+    {
+      onReceive(ch, m) {
+        kept.push(m as Uint8Array);
+        // Changing one message must not change another, or what is echoed.
+        if (kept.length === 3) (m as Uint8Array).fill(0);
+        ch.send(m);
+      },
+    },
+    {},
+    async (t) => {
+      const c = await t.open();
+      const sent: Uint8Array[] = [];
+      for (let burst = 0; burst < 6; burst++) {
+        const frames: Uint8Array[] = [];
+        for (let k = 0; k < 5; k++) {
+          const i = sent.length;
+          const m = new Uint8Array(9000 + i * 1500).map((_, j) =>
+            (i * 31 + j) & 0xff
+          );
+          sent.push(m);
+          frames.push(frame(OP.binary, m));
+        }
+        // Several messages per write, so reads fill the buffer and frames
+        // straddle reads.
+        await c.write(join(...frames));
+        for (let k = sent.length - 5; k < sent.length; k++) {
+          const got = await c.readMessage();
+          const want = k === 2 ? new Uint8Array(sent[k].length) : sent[k];
+          assert.deepEqual(got.data, want, `echo ${k}`);
+        }
+      }
+      assert.equal(kept.length, sent.length);
+      for (const [i, m] of kept.entries()) {
+        const want = i === 2 ? new Uint8Array(sent[i].length) : sent[i];
+        assert.deepEqual(m, want, `kept ${i}`);
+      }
+    },
+  );
+});

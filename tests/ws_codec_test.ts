@@ -91,16 +91,19 @@ function feed(
   opts: WsDecoderOptions,
   bytes: Uint8Array,
   cuts: number[],
+  owned = false,
 ): WsEvent[] {
   const d = new WsDecoder(opts);
   const events: WsEvent[] = [];
   const scratch = new Uint8Array(bytes.length);
   let prev = 0;
   for (const cut of [...cuts, bytes.length]) {
-    const piece = scratch.subarray(prev, cut);
-    piece.set(bytes.subarray(prev, cut));
-    events.push(...d.push(piece));
-    piece.fill(0xee);
+    // An owned chunk is a buffer of its own, as a transport would give.
+    const piece = owned ? bytes.slice(prev, cut) : scratch.subarray(prev, cut);
+    if (!owned) piece.set(bytes.subarray(prev, cut));
+    events.push(...d.push(piece, owned));
+    // Whatever the decoder does not keep, the caller may overwrite.
+    if (!owned || !d.retained) piece.fill(0xee);
     prev = cut;
   }
   return events;
@@ -722,8 +725,8 @@ function unmaskBytes(data: Uint8Array, mask: Uint8Array, offset: number): void {
 
 Deno.test("unmask() matches a byte loop for every length, offset and alignment", () => {
   const backing = new Uint8Array(300).map((_, i) => (i * 31 + 7) & 0xff);
-  for (const len of [0, 1, 3, 4, 5, 31, 32, 33, 64, 100, 257]) {
-    for (let start = 0; start < 4; start++) {
+  for (const len of [0, 1, 3, 4, 5, 31, 32, 33, 63, 64, 65, 100, 257]) {
+    for (let start = 0; start < 8; start++) {
       for (let offset = 0; offset < 6; offset++) {
         const a = backing.slice();
         const b = backing.slice();
@@ -746,10 +749,89 @@ function rng(seed: number): () => number {
   };
 }
 
+Deno.test("WsDecoder.push(chunk, true) hands out large binary messages as views and copies the rest", () => {
+  const big = new Uint8Array(3000).map((_, i) => i & 0xff);
+  const small = new Uint8Array([1, 2, 3]);
+  const enc = new WsEncoder({ role: "client" });
+  const chunk = cat(
+    enc.binary(big),
+    enc.ping(small),
+    enc.binary(small),
+    enc.text("hi"),
+  );
+  const d = new WsDecoder(SERVER);
+  const events = d.push(chunk, true);
+  assert.deepEqual(events.map((e) => e.type), [
+    "binary",
+    "ping",
+    "binary",
+    "text",
+  ]);
+  const [b, p, s] = events.map((e) => (e as { data: Uint8Array }).data);
+  // The large message is the chunk's own memory, unmasked in place.
+  assert.equal(b.buffer, chunk.buffer);
+  assert.deepEqual(b, big);
+  assert.ok(d.retained);
+  // A small message and control data are copies.
+  assert.notEqual(s.buffer, chunk.buffer);
+  assert.notEqual(p.buffer, chunk.buffer);
+  assert.deepEqual(s, small);
+  assert.deepEqual(p, small);
+
+  // Only small messages: nothing of the chunk is kept.
+  const d2 = new WsDecoder(SERVER);
+  const chunk2 = cat(enc.binary(small), enc.text("x".repeat(5000)));
+  const [m] = d2.push(chunk2, true);
+  assert.equal(d2.retained, false);
+  chunk2.fill(0);
+  assert.deepEqual((m as { data: Uint8Array }).data, small);
+});
+
+Deno.test("WsDecoder.push(chunk, true) keeps a message in progress and copies compressed data", () => {
+  const enc = new WsEncoder({ role: "client" });
+  const payload = new Uint8Array(5000).map((_, i) => (i * 7) & 0xff);
+  const f = enc.binary(payload);
+  const d = new WsDecoder(SERVER);
+  const first = f.slice(0, 2000);
+  assert.deepEqual(d.push(first, true), []);
+  // The first piece stays a view until the message ends.
+  assert.ok(d.retained);
+  const [ev] = d.push(f.slice(2000), true);
+  assert.deepEqual((ev as { data: Uint8Array }).data, payload);
+  // Two pieces were joined into new memory: neither chunk is kept by it.
+  assert.equal(d.retained, false);
+});
+
+Deno.test("WsEncoder.frame() gives the header and the payload apart (server) or the whole frame (client)", () => {
+  const payload = new Uint8Array(300).fill(9);
+  const server = new WsEncoder({ role: "server" });
+  const got: Uint8Array[] = [];
+  assert.equal(
+    server.frame(OP_BINARY, payload, (h, b) => {
+      got.push(h.slice(), b);
+      return true;
+    }),
+    true,
+  );
+  assert.deepEqual(got[0], new Uint8Array([0x82, 126, 1, 44]));
+  assert.equal(got[1], payload);
+  assert.deepEqual(cat(got[0], got[1]), server.binary(payload));
+  const client = new WsEncoder({ role: "client" });
+  let whole: Uint8Array | null = null;
+  client.frame(OP_TEXT, te.encode("hey"), (h, b) => {
+    assert.equal(b.length, 0);
+    whole = h;
+    return false;
+  });
+  const [ev] = new WsDecoder(SERVER).push(whole!);
+  assert.deepEqual(ev, { type: "text", data: "hey" });
+});
+
 Deno.test("WsEncoder -> WsDecoder round-trips random messages at random split points", () => {
   const rand = rng(0x5eed);
   const int = (n: number): number => Math.floor(rand() * n);
-  for (let run = 0; run < 200; run++) {
+  for (let run = 0; run < 400; run++) {
+    const owned = run % 2 === 1;
     const role = rand() < 0.5 ? "server" : "client";
     const enc = new WsEncoder({
       role: role === "server" ? "client" : "server",
@@ -798,9 +880,9 @@ Deno.test("WsEncoder -> WsDecoder round-trips random messages at random split po
       (a, b) => a - b,
     );
     assert.deepEqual(
-      feed({ role }, all, cuts),
+      feed({ role }, all, cuts, owned),
       expected,
-      `run ${run}, cuts ${cuts}`,
+      `run ${run}, cuts ${cuts}, owned ${owned}`,
     );
   }
 });

@@ -11,6 +11,8 @@ import {
 } from "../channel.ts";
 import { WriteQueue } from "../_queue.ts";
 import {
+  OP_BINARY,
+  OP_TEXT,
   WsDecoder,
   WsEncoder,
   type WsEvent,
@@ -24,6 +26,12 @@ const encoder = new TextEncoder();
 export interface WsTransport {
   /** Next bytes from the peer (valid until the next call), or null at EOF. */
   read(): Promise<Uint8Array | null>;
+  /**
+   * Optional: the caller keeps the bytes the last `read` returned, so the
+   * next read must go into new memory. A transport that has it lets the
+   * channel hand out large messages without copying them.
+   */
+  keep?(): void;
   /** Writes all of `b`. */
   write(b: Uint8Array): Promise<void>;
   /** Closes the socket. */
@@ -157,7 +165,9 @@ export class WsChannel implements Channel {
   #feed(chunk: Uint8Array): void {
     let events: WsEvent[];
     try {
-      events = this.#dec.push(chunk);
+      const t = this.#t;
+      events = this.#dec.push(chunk, t.keep !== undefined);
+      if (this.#dec.retained) t.keep!();
     } catch (err) {
       const code = err instanceof WsProtocolError ? err.code : 1011;
       const reason = err instanceof Error ? err.message : "";
@@ -208,16 +218,13 @@ export class WsChannel implements Channel {
 
   send(data: ChannelData, closeAfterSend = false): boolean {
     if (this.#state !== "open") return false;
-    let frame: Uint8Array;
-    if (typeof data === "string") frame = this.#enc.text(data);
-    else if (data instanceof Uint8Array) frame = this.#enc.binary(data);
-    else {
-      const body = data.body ?? "";
-      frame = typeof body === "string"
-        ? this.#enc.text(body)
-        : this.#enc.binary(body);
-    }
-    if (!this.#q.push(frame)) {
+    const body = typeof data === "string" || data instanceof Uint8Array
+      ? data
+      : data.body ?? "";
+    const queued = typeof body === "string"
+      ? this.#enc.frame(OP_TEXT, encoder.encode(body), this.#queueFrame)
+      : this.#enc.frame(OP_BINARY, body, this.#queueFrame);
+    if (!queued) {
       // A peer that does not read must not grow our memory without bound.
       this.#sendClose(1008, "Send queue overflow", true);
       this.#finish(this.#localStatus(), 1008);
@@ -226,6 +233,10 @@ export class WsChannel implements Channel {
     if (closeAfterSend) this.close();
     return true;
   }
+
+  // Frames are copied into the queue, so a sender may reuse its buffer.
+  #queueFrame = (head: Uint8Array, body: Uint8Array): boolean =>
+    this.#q.pushCopy(head, body);
 
   ping(data: string | Uint8Array = new Uint8Array(0)): boolean {
     if (this.#state !== "open") return false;

@@ -184,8 +184,9 @@ function _validCloseCode(code: number): boolean {
  *
  * It keeps only the state of the frame and message in progress; every byte
  * it must keep is copied, so the caller may reuse its read buffer as soon as
- * {@linkcode WsDecoder.push} returns. Once it has decoded a close frame or
- * thrown, it ignores further input.
+ * {@linkcode WsDecoder.push} returns (unless it gave the buffer up: see the
+ * `owned` flag of `push`). Once it has decoded a close frame or thrown, it
+ * ignores further input.
  *
  * @example Decoding a masked frame split across two reads
  * ```ts
@@ -222,6 +223,9 @@ export class WsDecoder {
   #bin: Uint8Array[] = [];
   #text: string[] = [];
   #td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  // The chunk being decoded may be kept and changed (see push).
+  #owned = false;
+  #retained = false;
 
   /**
    * Creates a decoder for one connection.
@@ -253,7 +257,11 @@ export class WsDecoder {
   /**
    * Feeds bytes read from the peer.
    *
-   * @param chunk The bytes, in wire order; not modified and not retained.
+   * @param chunk The bytes, in wire order. Not modified and not retained,
+   * unless `owned`.
+   * @param owned The caller gives `chunk` up: the decoder unmasks it in place
+   * and binary messages may be views of it (no copy). Afterwards,
+   * {@linkcode WsDecoder.retained} tells whether its memory may be reused.
    * @returns The events these bytes complete, in order (often none).
    * @throws {WsProtocolError} On any protocol violation; the decoder is then
    * closed.
@@ -267,17 +275,39 @@ export class WsDecoder {
    * assert.deepEqual(events.map((e) => e.type), ["ping", "text"]);
    * ```
    */
-  push(chunk: Uint8Array): WsEvent[] {
+  push(chunk: Uint8Array, owned = false): WsEvent[] {
     const events: WsEvent[] = [];
+    this.#retained = false;
     if (this.#closed) return events;
+    this.#owned = owned;
     try {
       this.#run(chunk, events);
+      // Pieces of a message still in progress stay views of the chunk.
+      if (owned && this.#bin.length > 0) this.#retained = true;
     } catch (e) {
       this.#closed = true;
       if (e instanceof WsProtocolError) throw e;
       throw new WsProtocolError(1011, `Internal error: ${e}`);
     }
     return events;
+  }
+
+  /**
+   * Whether the last chunk pushed as `owned` is still in use (by a returned
+   * message or one in progress): if so, the caller reads into new memory.
+   *
+   * @example A large binary message is a view of the chunk it came in
+   * ```ts
+   * import assert from "node:assert/strict";
+   * const frame = encodeFrame(OP_BINARY, new Uint8Array(4096), { mask: true });
+   * const decoder = new WsDecoder({ role: "server" });
+   * const [event] = decoder.push(frame, true);
+   * assert.ok(decoder.retained);
+   * assert.equal(event.type === "binary" && event.data.buffer, frame.buffer);
+   * ```
+   */
+  get retained(): boolean {
+    return this.#retained;
   }
 
   #run(chunk: Uint8Array, events: WsEvent[]): void {
@@ -310,7 +340,11 @@ export class WsDecoder {
       }
       if (pos >= n) return;
       const take = Math.min(this.#len - this.#got, n - pos);
-      const piece = chunk.slice(pos, pos + take);
+      // An owned chunk is unmasked where it lies; control frames and
+      // compressed data (which the inflater may keep) are copied anyway.
+      const piece = this.#owned && this.#op < 8 && !this.#compressed
+        ? chunk.subarray(pos, pos + take)
+        : chunk.slice(pos, pos + take);
       if (this.#masked) unmask(piece, this.#mask, this.#got);
       pos += take;
       this.#got += take;
@@ -499,10 +533,22 @@ export class WsDecoder {
       events.push({ type: "text", data });
       this.#text = [];
     } else {
-      events.push({ type: "binary", data: concat(this.#bin, this.#size) });
+      events.push({ type: "binary", data: this.#binary() });
       this.#bin = [];
     }
     this.#msgOp = 0;
+  }
+
+  // The whole binary message. A view of an owned chunk is handed out as it
+  // is when it fills a good part of the chunk; a small one is copied, so that
+  // keeping a small message does not keep a large read buffer.
+  #binary(): Uint8Array {
+    const bin = this.#bin;
+    if (bin.length !== 1 || !this.#owned) return concat(bin, this.#size);
+    const data = bin[0];
+    if (data.length * 4 < data.buffer.byteLength) return data.slice();
+    this.#retained = true;
+    return data;
   }
 
   #close(data: Uint8Array): WsEvent {
@@ -618,25 +664,7 @@ export function encodeFrame(
   const ext = len < 126 ? 0 : len < 65536 ? 2 : 8;
   const hlen = 2 + ext + (mask ? 4 : 0);
   const out = new Uint8Array(hlen + len);
-  out[0] = (fin ? 0x80 : 0) | (opts?.rsv1 ? 0x40 : 0) | opcode;
-  if (ext === 0) {
-    out[1] = len;
-  } else if (ext === 2) {
-    out[1] = 126;
-    out[2] = len >>> 8;
-    out[3] = len & 0xff;
-  } else {
-    out[1] = 127;
-    const hi = Math.floor(len / 0x100000000);
-    out[2] = hi >>> 24;
-    out[3] = (hi >>> 16) & 0xff;
-    out[4] = (hi >>> 8) & 0xff;
-    out[5] = hi & 0xff;
-    out[6] = len >>> 24;
-    out[7] = (len >>> 16) & 0xff;
-    out[8] = (len >>> 8) & 0xff;
-    out[9] = len & 0xff;
-  }
+  _header(out, (fin ? 0x80 : 0) | (opts?.rsv1 ? 0x40 : 0) | opcode, len);
   out.set(payload, hlen);
   if (mask) {
     out[1] |= 0x80;
@@ -650,6 +678,33 @@ export function encodeFrame(
     unmask(out.subarray(hlen), out.subarray(k, k + 4), 0);
   }
   return out;
+}
+
+// Writes a frame header without a masking key: the first byte, then the
+// shortest length encoding. Returns its length.
+function _header(out: Uint8Array, first: number, len: number): number {
+  out[0] = first;
+  if (len < 126) {
+    out[1] = len;
+    return 2;
+  }
+  if (len < 65536) {
+    out[1] = 126;
+    out[2] = len >>> 8;
+    out[3] = len & 0xff;
+    return 4;
+  }
+  out[1] = 127;
+  const hi = Math.floor(len / 0x100000000);
+  out[2] = hi >>> 24;
+  out[3] = (hi >>> 16) & 0xff;
+  out[4] = (hi >>> 8) & 0xff;
+  out[5] = hi & 0xff;
+  out[6] = len >>> 24;
+  out[7] = (len >>> 16) & 0xff;
+  out[8] = (len >>> 8) & 0xff;
+  out[9] = len & 0xff;
+  return 10;
 }
 
 /**
@@ -802,6 +857,49 @@ export class WsEncoder {
   close(code?: number, reason?: string): Uint8Array {
     return encodeClose(code, reason, this.#mask);
   }
+
+  /**
+   * Frames a data message for a writer that copies what it is given: calls
+   * `write(head, body)` once and returns what it returns. In the server role
+   * `head` is the frame header (a view of a scratch buffer, valid during the
+   * call) and `body` the payload, compressed when negotiated: the payload is
+   * not copied here. In the client role the frame is built whole (it is
+   * masked) and `body` is empty.
+   *
+   * @param op {@linkcode OP_TEXT} or {@linkcode OP_BINARY}.
+   * @param payload The message bytes.
+   * @param write Takes the frame's bytes.
+   * @returns What `write` returned.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * const enc = new WsEncoder({ role: "server" });
+   * const sizes: number[] = [];
+   * enc.frame(OP_BINARY, new Uint8Array(300), (head, body) => {
+   *   sizes.push(head.length, body.length);
+   *   return true;
+   * });
+   * assert.deepEqual(sizes, [4, 300]);
+   * ```
+   */
+  frame(
+    op: number,
+    payload: Uint8Array,
+    write: (head: Uint8Array, body: Uint8Array) => boolean,
+  ): boolean {
+    if (this.#mask) return write(this.#message(op, payload), _EMPTY);
+    const d = this.#deflate;
+    let first = 0x80 | op;
+    if (d !== null && d.shouldCompress(payload.length)) {
+      payload = d.compress(payload);
+      first |= 0x40;
+    }
+    const n = _header(this.#head, first, payload.length);
+    return write(this.#head.subarray(0, n), payload);
+  }
+
+  #head = new Uint8Array(10);
 
   #message(op: number, payload: Uint8Array): Uint8Array {
     const d = this.#deflate;
