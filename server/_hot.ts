@@ -20,18 +20,24 @@ export class HeadCache {
   #length = -1;
   #head: RequestHead | null = null;
 
-  /** A fresh copy of the cached head when `b[start, end)` is the same head. */
+  /**
+   * A fresh copy of the cached head when the bytes from `start` (up to
+   * `end`, what has arrived) begin with the same head. Its `headEnd` tells
+   * where it ends: the cached bytes end at their first blank line, so no
+   * search for the end of the head is needed.
+   */
   get(b: Uint8Array, start: number, end: number): RequestHead | null {
     const head = this.#head;
-    if (head === null || end - start !== this.#length) return null;
+    const length = this.#length;
+    if (head === null || end - start < length) return null;
     const k = this.#bytes;
     // Back to front: two heads of the same length most often differ late
     // (a header value) or in the path, which the front loop would reach last.
-    for (let i = end - start - 1; i >= 0; i--) {
+    for (let i = length - 1; i >= 0; i--) {
       if (k[i] !== b[start + i]) return null;
     }
     // The handler may change its request's headers; it gets its own map.
-    return { ...head, headers: { ...head.headers }, headEnd: end };
+    return { ...head, headers: { ...head.headers }, headEnd: start + length };
   }
 
   /** Keeps `head`, parsed from `b[start, end)`. */

@@ -172,7 +172,9 @@ export class Connection implements GateEntry {
           const wait = gate.acquire(this);
           if (wait !== undefined) await wait;
           try {
-            n = await this.conn.read(this.buf.subarray(this.end));
+            n = await this.conn.read(
+              this.end === 0 ? this.buf : this.buf.subarray(this.end),
+            );
           } finally {
             gate.release(this);
           }
@@ -305,26 +307,24 @@ export class Connection implements GateEntry {
         this.#enter(State.Idle);
         break;
       }
-      const he = findHeadEnd(b, Math.max(s, this.#scan), this.end);
-      let head: RequestHead;
-      try {
-        if (he < 0) {
-          checkPartialHead(b, s, this.end, this.core.limits);
-          this.#scan = Math.max(s, this.end - 3);
-          break;
-        }
-        this.#scan = 0;
-        const heads = this.core.heads;
-        const cached = heads.get(b, s, he);
-        if (cached !== null) head = cached;
-        else {
+      const heads = this.core.heads;
+      let head = heads.get(b, s, this.end);
+      if (head === null) {
+        const he = findHeadEnd(b, Math.max(s, this.#scan), this.end);
+        try {
+          if (he < 0) {
+            checkPartialHead(b, s, this.end, this.core.limits);
+            this.#scan = Math.max(s, this.end - 3);
+            break;
+          }
           head = parseRequestHead(b, s, he, this.core.limits);
-          heads.set(b, s, he, head);
+        } catch (err) {
+          return this.refuse(err);
         }
-      } catch (err) {
-        return this.refuse(err);
+        heads.set(b, s, he, head);
       }
-      this.start = he;
+      this.#scan = 0;
+      this.start = head.headEnd;
       const r = this.#request(head);
       if (r !== true) return r === false ? false : this.#resume(r);
     }
@@ -931,13 +931,23 @@ function fixedFraming(
 
 function serverName(authority: string | null, fallback: string): string {
   if (authority === null) return fallback;
+  if (authority === lastAuthority) return lastName;
+  let name: string;
   if (authority.charCodeAt(0) === 0x5b) {
     const close = authority.indexOf("]");
-    return authority.slice(0, close + 1);
+    name = authority.slice(0, close + 1);
+  } else {
+    const colon = authority.indexOf(":");
+    name = colon === -1 ? authority : authority.slice(0, colon);
   }
-  const colon = authority.indexOf(":");
-  return colon === -1 ? authority : authority.slice(0, colon);
+  lastAuthority = authority;
+  lastName = name;
+  return name;
 }
+
+// Clients send the same Host again and again: the last one, split.
+let lastAuthority = "";
+let lastName = "";
 
 /** UTF-8 length of a string, as TextEncoder would encode it. */
 export function utf8Length(s: string): number {
