@@ -165,3 +165,36 @@ Deno.test("a repeated response carries the current Date", async () => {
     );
   });
 });
+
+Deno.test("a repeated head is found in pipelined and split input, bodies included", async () => {
+  const seen: string[] = [];
+  await withServer(
+    (req) => {
+      const body = req.body instanceof Uint8Array
+        ? decoder.decode(req.body)
+        : "";
+      seen.push(`${req.requestMethod} ${req.uri} ${body}`);
+      return { body: "ok" };
+    },
+    {},
+    async (t) => {
+      const c = await t.connect();
+      const post =
+        "POST /p HTTP/1.1\r\nHost: test\r\nContent-Length: 3\r\n\r\n";
+      let all = "";
+      for (let i = 0; i < 5; i++) all += get("/g") + post + `b${i}\n`;
+      await c.write(all);
+      // The same head once more, cut inside its blank line, then its body.
+      await c.write(post.slice(0, -1));
+      await new Promise((r) => setTimeout(r, 20));
+      await c.write("\nxyz");
+      for (let i = 0; i < 11; i++) {
+        assert.equal((await c.readResponse()).status, 200);
+      }
+    },
+  );
+  const want: string[] = [];
+  for (let i = 0; i < 5; i++) want.push("get /g ", `post /p b${i}\n`);
+  want.push("post /p xyz");
+  assert.deepEqual(seen, want);
+});
