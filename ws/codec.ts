@@ -166,6 +166,10 @@ export interface WsDecoderOptions {
 }
 
 const _MAX_MESSAGE = 4 * 1024 * 1024;
+// Scratch space shared by all connections, used synchronously: the masking
+// key of the frame being unmasked and the header of the frame being queued.
+const _key = new Uint8Array(4);
+const _frameHead = new Uint8Array(10);
 const _EMPTY: Uint8Array = new Uint8Array(0);
 const _utf8 = new TextEncoder();
 const _reasonDecoder = new TextDecoder("utf-8", {
@@ -204,14 +208,17 @@ export class WsDecoder {
   #deflate: PerMessageDeflate | null;
   #closed = false;
   // Frame header in progress, when it straddles reads.
-  #hdr = new Uint8Array(14);
+  // Allocated on first use: most connections never see a header split.
+  #hdr: Uint8Array | null = null;
   #hdrLen = 0;
   // Frame in progress (after its header).
   #inPayload = false;
   #fin = false;
   #op = 0;
   #masked = false;
-  #mask = new Uint8Array(4);
+  // The masking key's 4 bytes, as one number (an idle connection keeps no
+  // buffer for it).
+  #mask = 0;
   #len = 0;
   #got = 0;
   #ctl: Uint8Array[] = [];
@@ -222,7 +229,7 @@ export class WsDecoder {
   #size = 0;
   #bin: Uint8Array[] = [];
   #text: string[] = [];
-  #td = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  #td: TextDecoder | null = null;
   // The chunk being decoded may be kept and changed (see push).
   #owned = false;
   #retained = false;
@@ -318,7 +325,7 @@ export class WsDecoder {
         if (this.#hdrLen === 0) {
           const used = this.#header(chunk, pos, n - pos);
           if (used === 0) {
-            this.#hdr.set(chunk.subarray(pos, n));
+            (this.#hdr ??= new Uint8Array(14)).set(chunk.subarray(pos, n));
             this.#hdrLen = n - pos;
             return;
           }
@@ -326,9 +333,9 @@ export class WsDecoder {
         } else {
           const before = this.#hdrLen;
           const add = Math.min(14 - before, n - pos);
-          this.#hdr.set(chunk.subarray(pos, pos + add), before);
+          this.#hdr!.set(chunk.subarray(pos, pos + add), before);
           this.#hdrLen += add;
-          const used = this.#header(this.#hdr, 0, this.#hdrLen);
+          const used = this.#header(this.#hdr!, 0, this.#hdrLen);
           if (used === 0) return; // pos + add === n here
           this.#hdrLen = 0;
           pos += used - before;
@@ -345,7 +352,14 @@ export class WsDecoder {
       const piece = this.#owned && this.#op < 8 && !this.#compressed
         ? chunk.subarray(pos, pos + take)
         : chunk.slice(pos, pos + take);
-      if (this.#masked) unmask(piece, this.#mask, this.#got);
+      if (this.#masked) {
+        const m = this.#mask;
+        _key[0] = m >>> 24;
+        _key[1] = (m >>> 16) & 0xff;
+        _key[2] = (m >>> 8) & 0xff;
+        _key[3] = m & 0xff;
+        unmask(piece, _key, this.#got);
+      }
       pos += take;
       this.#got += take;
       if (this.#op >= 8) this.#ctl.push(piece);
@@ -444,10 +458,8 @@ export class WsDecoder {
       this.#wire += len;
     }
     if (masked) {
-      this.#mask[0] = buf[p];
-      this.#mask[1] = buf[p + 1];
-      this.#mask[2] = buf[p + 2];
-      this.#mask[3] = buf[p + 3];
+      this.#mask = ((buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) |
+        buf[p + 3]) >>> 0;
     }
     this.#inPayload = true;
     this.#fin = (b0 & 0x80) !== 0;
@@ -481,6 +493,7 @@ export class WsDecoder {
     if (this.#msgOp === OP_TEXT) {
       let s: string;
       try {
+        this.#td ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
         s = this.#td.decode(bytes, { stream: true });
       } catch {
         throw new WsProtocolError(1007, "Invalid UTF-8 in a text message");
@@ -517,7 +530,7 @@ export class WsDecoder {
     if (this.#msgOp === OP_TEXT) {
       let tail: string;
       try {
-        tail = this.#td.decode();
+        tail = this.#td?.decode() ?? "";
       } catch {
         throw new WsProtocolError(
           1007,
@@ -895,11 +908,9 @@ export class WsEncoder {
       payload = d.compress(payload);
       first |= 0x40;
     }
-    const n = _header(this.#head, first, payload.length);
-    return write(this.#head.subarray(0, n), payload);
+    const n = _header(_frameHead, first, payload.length);
+    return write(_frameHead.subarray(0, n), payload);
   }
-
-  #head = new Uint8Array(10);
 
   #message(op: number, payload: Uint8Array): Uint8Array {
     const d = this.#deflate;
