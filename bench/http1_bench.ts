@@ -11,6 +11,7 @@ import {
   skipEmptyLines,
 } from "../http1/head.ts";
 import { ChunkedDecoder } from "../http1/chunked.ts";
+import { HeadCache } from "../server/_hot.ts";
 
 const LIMITS: HeadLimits = { maxLine: 8192, maxHeaderBytes: 65536 };
 
@@ -121,6 +122,25 @@ function bench(group: string, input: Uint8Array, heads: number): void {
     group,
     fn() {
       if (parseHeads(input) !== heads) throw new Error("miscount");
+    },
+  });
+  if (heads !== 1) return;
+  // The server keeps the last head parsed: a repeat costs a byte compare and
+  // a copy of the head and its headers.
+  const cache = new HeadCache();
+  cache.set(
+    input,
+    0,
+    input.length,
+    parseRequestHead(input, 0, input.length, LIMITS),
+  );
+  Deno.bench({
+    name: "HeadCache hit (the same head again)",
+    group,
+    fn() {
+      const head = cache.get(input, 0, input.length);
+      if (head === null) throw new Error("miss");
+      sink += head.path.length;
     },
   });
 }

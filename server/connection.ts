@@ -70,6 +70,9 @@ export interface Core {
   date: string;
   stopping: boolean;
   conns: Set<Connection>;
+  /** Connection loops still running, and who waits for them all to end. */
+  loops: number;
+  loopsDone: (() => void) | null;
   /** PROXY protocol handling: off, when present, or required. */
   proxyProtocol: "disable" | "optional" | "enable";
   /** Proxy hops whose X-Forwarded-For/-Proto are trusted (0: none). */
@@ -193,6 +196,8 @@ export class Connection implements GateEntry {
     } finally {
       // A WebSocket detaches: its channel owns the socket from then on.
       if (!this.detached) this.destroy();
+      const core = this.core;
+      if (--core.loops === 0 && core.loopsDone !== null) core.loopsDone();
     }
   }
 

@@ -146,6 +146,8 @@ export function runServer(
     date: dateHeader(),
     stopping: false,
     conns: new Set(),
+    loops: 0,
+    loopsDone: null,
     proxyProtocol,
     trustProxy: trust,
     queueSize,
@@ -246,7 +248,9 @@ class ServerImpl implements Server {
   #accepting: Promise<void>;
   #done!: () => void;
   #stopping: Promise<void> | null = null;
-  #loops = new Set<Promise<void>>();
+  #loopFailed = (err: unknown): void => {
+    if (!isDisconnect(err)) this.#core.warn("Connection loop failed", err);
+  };
 
   constructor(
     listener: Deno.Listener,
@@ -309,11 +313,10 @@ class ServerImpl implements Server {
       }
       const c = new Connection(conn, core);
       core.conns.add(c);
-      const loop = c.run().catch((err) => {
-        if (!isDisconnect(err)) core.warn("Connection loop failed", err);
-      });
-      this.#loops.add(loop);
-      loop.finally(() => this.#loops.delete(loop));
+      core.loops++;
+      // run() handles its own errors; this only guards against a logger
+      // that throws. One shared function: nothing allocated per connection.
+      c.run().catch(this.#loopFailed);
     }
   }
 
@@ -397,7 +400,10 @@ class ServerImpl implements Server {
     // Sockets are closed by now, so only a handler that never settles can
     // keep a loop alive: wait a little, not another timeout.
     const grace = delay(100);
-    await Promise.race([Promise.allSettled([...this.#loops]), grace.promise]);
+    const loopsDone = core.loops === 0
+      ? Promise.resolve()
+      : new Promise<void>((r) => (core.loopsDone = r));
+    await Promise.race([loopsDone, grace.promise]);
     grace.cancel();
     clearInterval(this.#sweep);
     core.gate.dispose();
