@@ -81,7 +81,11 @@ export class WriteQueue {
       let tail = this.#tail;
       if (tail === null || this.#tailLength + n > tail.length) {
         this.#seal();
-        tail = this.#tail = takeSegment();
+        // A small segment for a small item, unless a burst is under way.
+        const pool = n <= SMALL_ITEM && this.#items.length === 0
+          ? SMALL
+          : LARGE;
+        tail = this.#tail = pool.take();
       }
       tail.set(head, this.#tailLength);
       tail.set(body, this.#tailLength + head.length);
@@ -109,7 +113,7 @@ export class WriteQueue {
     this.#tail = null;
     if (this.#tailLength > 0) {
       this.#items.push(tail.subarray(0, this.#tailLength));
-    } else giveBack(tail);
+    } else OWNER.get(tail.buffer)!.give(tail);
     this.#tailLength = 0;
   }
 
@@ -124,11 +128,8 @@ export class WriteQueue {
         for (const b of items) {
           await this.#write(b);
           this.#bytes -= b.length;
-          if (
-            b.buffer.byteLength === SEGMENT && SEGMENT_BUFFERS.has(b.buffer)
-          ) {
-            giveBack(new Uint8Array(b.buffer));
-          }
+          // A segment goes back to its pool once written.
+          OWNER.get(b.buffer)?.give(new Uint8Array(b.buffer));
         }
       }
     } catch (err) {
@@ -151,49 +152,59 @@ export class WriteQueue {
   }
 }
 
-// Small items are copied into 64 KiB segments from a process-wide pool: one
-// write for many of them, and no allocation per item. A queue holds segments
-// only while it has bytes to write. The pool grows to what busy connections
-// use (about two segments each) and gives back, once a second, what stayed
-// unused for that long.
-const SEGMENT = 64 * 1024;
+// Small items are copied into segments from process-wide pools: one write
+// for many of them, and no allocation per item. A queue holds segments only
+// while it has bytes to write: 4 KiB ones while items are small and few, 64
+// KiB ones for large items and bursts (fewer, larger writes). A pool grows to
+// what busy connections use and gives back, once a second, what stayed unused
+// for that long.
 const COPY_MAX = 16 * 1024 + 14;
+const SMALL_ITEM = 1024;
 const POOL_MAX = 1024;
 const TRIM_MS = 1000;
 const _EMPTY = new Uint8Array(0);
-const segments: Uint8Array[] = [];
-const SEGMENT_BUFFERS = new WeakSet<ArrayBufferLike>();
-// Fewest segments the pool held since the last trim: those were not needed.
-let spare = 0;
-let trimmer = 0;
 
-function newSegment(): Uint8Array {
-  const s = new Uint8Array(SEGMENT);
-  SEGMENT_BUFFERS.add(s.buffer);
-  return s;
-}
+class SegmentPool {
+  #free: Uint8Array[] = [];
+  // Fewest segments the pool held since the last trim: those were not needed.
+  #spare = 0;
+  #trimmer = 0;
+  readonly #size: number;
 
-function takeSegment(): Uint8Array {
-  const s = segments.pop();
-  if (s === undefined) return newSegment();
-  if (segments.length < spare) spare = segments.length;
-  return s;
-}
+  constructor(size: number) {
+    this.#size = size;
+  }
 
-function giveBack(s: Uint8Array): void {
-  if (segments.length >= POOL_MAX) return;
-  segments.push(s);
-  if (trimmer === 0) {
-    spare = segments.length;
-    trimmer = unrefInterval(trim, TRIM_MS);
+  take(): Uint8Array {
+    const s = this.#free.pop();
+    if (s === undefined) {
+      const fresh = new Uint8Array(this.#size);
+      OWNER.set(fresh.buffer, this);
+      return fresh;
+    }
+    if (this.#free.length < this.#spare) this.#spare = this.#free.length;
+    return s;
+  }
+
+  give(s: Uint8Array): void {
+    if (this.#free.length >= POOL_MAX) return;
+    this.#free.push(s);
+    if (this.#trimmer === 0) {
+      this.#spare = this.#free.length;
+      this.#trimmer = unrefInterval(() => this.#trim(), TRIM_MS);
+    }
+  }
+
+  #trim(): void {
+    this.#free.length -= this.#spare;
+    this.#spare = this.#free.length;
+    if (this.#free.length === 0) {
+      clearInterval(this.#trimmer);
+      this.#trimmer = 0;
+    }
   }
 }
 
-function trim(): void {
-  segments.length -= spare;
-  spare = segments.length;
-  if (segments.length === 0) {
-    clearInterval(trimmer);
-    trimmer = 0;
-  }
-}
+const OWNER = new WeakMap<ArrayBufferLike, SegmentPool>();
+const SMALL = new SegmentPool(4 * 1024);
+const LARGE = new SegmentPool(64 * 1024);
