@@ -186,7 +186,15 @@ export class Connection implements GateEntry {
         if (n === null || this.closed) break;
         if (this.state === State.Idle) this.#enter(State.Head);
         let more = this.#process();
-        if (more !== true && more !== false) more = await more;
+        // An async step (handler, body, takeover) pauses the batch; the
+        // requests still buffered behind it are handled once it is done.
+        while (more !== true && more !== false) {
+          if (!(await more)) {
+            more = false;
+            break;
+          }
+          more = this.#process();
+        }
         // Every response made ready by this read goes out in one write.
         if (this.#text !== "" || this.#parts.length > 0) await this.flush();
         if (!more) break;
@@ -331,7 +339,7 @@ export class Connection implements GateEntry {
       this.#scan = 0;
       this.start = head.headEnd;
       const r = this.#request(head);
-      if (r !== true) return r === false ? false : this.#resume(r);
+      if (r !== true) return r;
     }
     return true;
   }
@@ -361,12 +369,6 @@ export class Connection implements GateEntry {
       };
     }
     return true;
-  }
-
-  // The rest of #process once an async step is done.
-  async #resume(pending: Promise<boolean>): Promise<boolean> {
-    if (!(await pending)) return false;
-    return this.#process();
   }
 
   /** Reads the body (if any), runs the handler and queues its response. */
@@ -497,18 +499,20 @@ export class Connection implements GateEntry {
     head: RequestHead,
   ): Promise<boolean> {
     // Queued responses of earlier pipelined requests go out meanwhile.
-    const flushing = this.flush();
+    const flushing = this.#text !== "" || this.#parts.length > 0
+      ? this.flush()
+      : null;
     let res;
     this.core.pending++;
     try {
       res = await p;
     } catch (err) {
-      await flushing;
+      if (flushing !== null) await flushing;
       return this.#handlerFailed(err, req, head);
     } finally {
       this.core.pending--;
     }
-    await flushing;
+    if (flushing !== null) await flushing;
     const r = this.respond(req, head, res ?? null);
     return r === true || r === false ? r : await r;
   }
