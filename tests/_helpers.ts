@@ -3,7 +3,7 @@
 // back, and run peer programs (curl, python).
 
 import { runServer } from "../mod.ts";
-import type { Handler, Server, ServerOptions } from "../mod.ts";
+import type { Handler, RingRequest, Server, ServerOptions } from "../mod.ts";
 
 /** UTF-8 encoder shared by the tests. */
 export const encoder: TextEncoder = new TextEncoder();
@@ -16,6 +16,40 @@ export const READ_TIMEOUT = 5000;
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `cond` every 5 ms until it holds; fails after `timeout` ms. */
+export async function until(
+  cond: () => boolean,
+  what: string,
+  timeout = 3000,
+): Promise<void> {
+  const end = performance.now() + timeout;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`Timed out waiting: ${what}`);
+    await sleep(5);
+  }
+}
+
+/** A Ring request map for handler and middleware tests without a socket. */
+export function ringRequest(over: Partial<RingRequest> = {}): RingRequest {
+  return {
+    serverPort: 80,
+    serverName: "x",
+    remoteAddr: "",
+    uri: "/",
+    queryString: null,
+    scheme: "http",
+    requestMethod: "get",
+    protocol: "HTTP/1.1",
+    headers: {},
+    contentType: null,
+    contentLength: null,
+    characterEncoding: null,
+    body: null,
+    websocket: false,
+    ...over,
+  };
 }
 
 /** Decodes bytes as latin1, one char per byte. */

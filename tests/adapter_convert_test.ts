@@ -13,28 +13,19 @@ import {
 import { serve } from "../adapter/serve.ts";
 import { asChannel } from "../server/channel.ts";
 import type { RingRequest } from "../server/types.ts";
-import { withServer } from "./_helpers.ts";
+import { ringRequest, withServer } from "./_helpers.ts";
 
 const enc = new TextEncoder();
 
 function ring(over: Partial<RingRequest> = {}): RingRequest {
-  return {
+  return ringRequest({
     serverPort: 8090,
     serverName: "example.com",
     remoteAddr: "10.0.0.1",
     uri: "/p",
-    queryString: null,
-    scheme: "http",
-    requestMethod: "get",
-    protocol: "HTTP/1.1",
     headers: { host: "example.com:8090" },
-    contentType: null,
-    contentLength: null,
-    characterEncoding: null,
-    body: null,
-    websocket: false,
     ...over,
-  };
+  });
 }
 
 Deno.test("toRequest() builds the URL from Host, uri and queryString", () => {

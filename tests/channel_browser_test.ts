@@ -12,6 +12,7 @@ import {
   type RingResponse,
   runServer,
 } from "../mod.ts";
+import { until } from "./_helpers.ts";
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8">
 <title>httpkit channels</title></head><body>channels</body></html>`;
@@ -68,18 +69,6 @@ function handler(log: Log): (req: RingRequest) => RingResponse {
       },
     }, { protocols: ["chat"] });
   };
-}
-
-async function until(
-  cond: () => boolean,
-  what: string,
-  timeout = 3000,
-): Promise<void> {
-  const end = performance.now() + timeout;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`Timed out waiting: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 Deno.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-poll", async (t) => {

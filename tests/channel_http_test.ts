@@ -18,6 +18,7 @@ import {
   RawClient,
   sleep,
   type TestServer,
+  until,
   withServer,
 } from "./_helpers.ts";
 
@@ -26,19 +27,6 @@ interface Log {
   opened: Channel[];
   closes: { ch: Channel; status: CloseStatus }[];
   order: string[];
-}
-
-/** Polls `cond` every 5 ms until it holds; fails after `timeout` ms. */
-async function until(
-  cond: () => boolean,
-  what: string,
-  timeout = 3000,
-): Promise<void> {
-  const end = performance.now() + timeout;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`Timed out waiting: ${what}`);
-    await sleep(5);
-  }
 }
 
 /**

@@ -12,25 +12,10 @@ import {
   runServer,
   type Server,
 } from "../mod.ts";
+import { until } from "./_helpers.ts";
 
 const PYTHON = "/usr/bin/python3";
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(
-  cond: () => boolean,
-  what: string,
-  timeout = 3000,
-): Promise<void> {
-  const end = performance.now() + timeout;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`Timed out waiting: ${what}`);
-    await sleep(5);
-  }
-}
 
 interface Log {
   opened: Channel[];

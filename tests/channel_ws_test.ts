@@ -14,28 +14,12 @@ import {
   runServer,
   type Server,
 } from "../mod.ts";
+import { sleep, until } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `cond` every 5 ms until it holds; fails after `timeout` ms. */
-async function until(
-  cond: () => boolean,
-  what: string,
-  timeout = 3000,
-): Promise<void> {
-  const end = performance.now() + timeout;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`Timed out waiting: ${what}`);
-    await sleep(5);
-  }
-}
 
 async function expectedAccept(key: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-1", encoder.encode(key + GUID));

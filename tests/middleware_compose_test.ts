@@ -1,23 +1,8 @@
 import assert from "node:assert/strict";
 import { compose, type Middleware } from "../middleware/compose.ts";
-import type { RingRequest } from "../server/types.ts";
+import { ringRequest } from "./_helpers.ts";
 
-const req = {
-  serverPort: 80,
-  serverName: "x",
-  remoteAddr: "",
-  uri: "/",
-  queryString: null,
-  scheme: "http",
-  requestMethod: "get",
-  protocol: "HTTP/1.1",
-  headers: {},
-  contentType: null,
-  contentLength: null,
-  characterEncoding: null,
-  body: null,
-  websocket: false,
-} as RingRequest;
+const req = ringRequest();
 
 Deno.test("compose() runs middleware outermost first", async () => {
   const order: string[] = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { wrapJson } from "../middleware/json.ts";
-import { withServer } from "./_helpers.ts";
+import { ringRequest, withServer } from "./_helpers.ts";
 
 Deno.test("wrapJson() parses JSON bodies and serialises object bodies", async () => {
   await withServer(
@@ -53,22 +53,12 @@ Deno.test("wrapJson() answers 400 for malformed JSON without calling the handler
   const h = wrapJson(() => {
     called = true;
   });
-  const res = await h({
-    serverPort: 80,
-    serverName: "x",
-    remoteAddr: "",
-    uri: "/",
-    queryString: null,
-    scheme: "http",
+  const res = await h(ringRequest({
     requestMethod: "post",
-    protocol: "HTTP/1.1",
-    headers: {},
     contentType: "application/json",
     contentLength: 3,
-    characterEncoding: null,
     body: new TextEncoder().encode("{x}"),
-    websocket: false,
-  });
+  }));
   assert.equal(res?.status, 400);
   assert.equal(called, false);
 });

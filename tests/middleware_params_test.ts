@@ -4,27 +4,9 @@ import {
   parseParams,
   wrapParams,
 } from "../middleware/params.ts";
-import type { RingRequest } from "../server/types.ts";
+import { ringRequest } from "./_helpers.ts";
 
-function req(over: Partial<RingRequest>): RingRequest {
-  return {
-    serverPort: 80,
-    serverName: "x",
-    remoteAddr: "",
-    uri: "/",
-    queryString: null,
-    scheme: "http",
-    requestMethod: "get",
-    protocol: "HTTP/1.1",
-    headers: {},
-    contentType: null,
-    contentLength: null,
-    characterEncoding: null,
-    body: null,
-    websocket: false,
-    ...over,
-  };
-}
+const req = ringRequest;
 
 Deno.test("parseParams() decodes pairs and gathers repeats into arrays", () => {
   assert.deepEqual(parseParams("a=1&b=x+y&a=2&c=%C3%A9&d&a=3"), {
