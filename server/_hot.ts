@@ -83,7 +83,7 @@ export class ReplyCache {
     const names = this.#names;
     const values = this.#values;
     const headers = res.headers as Record<string, unknown> | null | undefined;
-    if (headers instanceof Headers) return false;
+    if (!plainMap(headers)) return false;
     let i = 0;
     // The map may be the same object, changed since: compare every field.
     for (const name in headers) {
@@ -95,26 +95,24 @@ export class ReplyCache {
 
   /**
    * Remembers `res` as the last response (bytes to follow when it repeats).
-   * Returns false for a response that cannot be cached (headers other than
-   * a plain map of strings).
+   * A response whose headers are not a plain map of strings cannot be
+   * cached: the entry then stays as it was.
    */
   remember(
     res: RingResponse,
     body: string,
     variant: number,
     date: string,
-  ): boolean {
-    const headers = res.headers;
+  ): void {
+    const headers = res.headers as Record<string, unknown> | null | undefined;
+    if (!plainMap(headers)) return;
     const names: string[] = [];
     const values: string[] = [];
-    if (headers !== null && headers !== undefined) {
-      if (Object.getPrototypeOf(headers) !== Object.prototype) return false;
-      for (const name in headers) {
-        const v = (headers as Record<string, unknown>)[name];
-        if (typeof v !== "string") return false;
-        names.push(name);
-        values.push(v);
-      }
+    for (const name in headers) {
+      const v = headers[name];
+      if (typeof v !== "string") return;
+      names.push(name);
+      values.push(v);
     }
     this.#status = res.status ?? 200;
     this.#body = body;
@@ -123,6 +121,12 @@ export class ReplyCache {
     this.#date = date;
     this.#variant = variant;
     this.bytes = null;
-    return true;
   }
+}
+
+// No headers, or an object literal: what both the cache and userHeaders read
+// field by field (a Headers object or a class instance is built every time).
+function plainMap(h: unknown): boolean {
+  return h === null || h === undefined ||
+    Object.getPrototypeOf(h) === Object.prototype;
 }
