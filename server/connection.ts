@@ -678,11 +678,14 @@ export class Connection implements GateEntry {
     const more = this.#queueAny(head, res);
     if (typeof more !== "boolean" || this.#parts.length !== parts) return more;
     if (seen) {
-      // Seen twice in a row: keep it encoded. The text just queued is it.
+      // Seen twice in a row: keep it encoded. The text just queued is it,
+      // and goes out as those bytes rather than being encoded again.
       const text = this.#text.slice(before);
       if (text.length <= MAX_REPLY) {
         cache.bytes = encoder.encode(text);
         cache.keepAlive = more;
+        this.#text = this.#text.slice(0, before);
+        this.#queueBytes(cache.bytes);
       }
     } else cache.remember(res, body, variant, core.date);
     return more;
