@@ -61,3 +61,42 @@ export function median(xs: number[]): number {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
+
+/** Exit status and stdout of a command, or null when it cannot be run. */
+export async function tryRun(
+  cmd: string,
+  args: string[],
+  cwd?: string,
+): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(cmd, {
+      args,
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Installs an npm package into `dir` (a folder under bench/ that keeps
+ * itself out of git), for peers that run outside Deno. Failures are left to
+ * the caller, which checks for what it needed. */
+export async function npmInstall(dir: string, pkg: string): Promise<void> {
+  console.error(`installing ${pkg} into ${dir} with npm...`);
+  await Deno.mkdir(dir, { recursive: true });
+  // Keeps the package out of git without touching .gitignore.
+  await Deno.writeTextFile(`${dir}.gitignore`, "*\n");
+  await tryRun("npm", [
+    "install",
+    "--no-save",
+    "--no-package-lock",
+    "--no-audit",
+    "--no-fund",
+    "--prefix",
+    dir,
+    pkg,
+  ]);
+}

@@ -14,7 +14,14 @@
 // so no peer wins by doing less work.
 
 import { type LoadResults, renderCharts, type SummaryRow } from "./charts.ts";
-import { deadline, median, readPort, stopChild } from "./_servers.ts";
+import {
+  deadline,
+  median,
+  npmInstall,
+  readPort,
+  stopChild,
+  tryRun,
+} from "./_servers.ts";
 
 interface Scenario {
   name: string;
@@ -272,25 +279,6 @@ function parseOptions(flags: Record<string, string>): Options {
 
 // ---------------------------------------------------------------- runtimes
 
-/** Exit status and stdout of a command, or null when it cannot be run. */
-async function tryRun(
-  cmd: string,
-  args: string[],
-  cwd?: string,
-): Promise<string | null> {
-  try {
-    const out = await new Deno.Command(cmd, {
-      args,
-      cwd,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The npm package holding a bun binary for this machine: the x64 build
  * needs AVX2, so older CPUs get the "baseline" build. */
 async function bunPackage(): Promise<string | null> {
@@ -315,20 +303,7 @@ async function findBun(): Promise<string | null> {
   const dir = new URL(".bun/", BENCH_DIR).pathname;
   const bin = `${dir}node_modules/${pkg}/bin/bun`;
   if (await tryRun(bin, ["--version"]) !== null) return bin;
-  console.error(`installing ${pkg} into ${dir} with npm...`);
-  await Deno.mkdir(dir, { recursive: true });
-  // Keeps the binary (about 90 MB) out of git without touching .gitignore.
-  await Deno.writeTextFile(`${dir}.gitignore`, "*\n");
-  await tryRun("npm", [
-    "install",
-    "--no-save",
-    "--no-package-lock",
-    "--no-audit",
-    "--no-fund",
-    "--prefix",
-    dir,
-    pkg,
-  ]);
+  await npmInstall(dir, pkg);
   return await tryRun(bin, ["--version"]) !== null ? bin : null;
 }
 

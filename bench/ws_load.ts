@@ -2,9 +2,12 @@
 // Deno.upgradeWebSocket on Deno.serve, in the same run.
 //
 //   deno run -A bench/ws_load.ts [--duration=5] [--rounds=3] [--conns=100]
-//     [--inflight=8] [--sizes=64,16384] [--peers=ours,deno] [--out=file.json]
+//     [--inflight=8] [--sizes=64,16384] [--peers=ours,deno,node]
+//     [--out=file.json]
 //
-// Each peer runs in its own process pinned to CPU 0; the load client is this
+// Peers: ours, Deno.upgradeWebSocket (the baseline) and npm `ws` on Node's
+// node:http, run by `node` (installed into bench/.ws/ on first use; skipped
+// with a message when node or npm is missing). Each peer runs in its own process pinned to CPU 0; the load client is this
 // script in `--client` mode, pinned to CPU 1. The client is written here on
 // raw TCP (no WebSocket library, so it costs little per message): it opens
 // `conns` connections, keeps `inflight` masked binary messages in flight on
@@ -12,12 +15,21 @@
 // `duration` seconds (after a one-second warm-up). Peer order alternates per
 // round; the table shows medians of the rounds.
 
-import { deadline, median, readPort, stopChild } from "./_servers.ts";
+import {
+  deadline,
+  median,
+  npmInstall,
+  readPort,
+  stopChild,
+  tryRun,
+} from "./_servers.ts";
 
 interface Peer {
   name: string;
   label: string;
   file: string;
+  /** Deno unless given. */
+  runtime?: "node";
 }
 
 const PEERS: Record<string, Peer> = {
@@ -26,6 +38,12 @@ const PEERS: Record<string, Peer> = {
     name: "deno",
     label: "Deno.upgradeWebSocket",
     file: "servers/ws_deno.ts",
+  },
+  node: {
+    name: "node",
+    label: "npm ws (Node)",
+    file: "servers/ws_node.mjs",
+    runtime: "node",
   },
 };
 const BASELINE = "deno";
@@ -73,7 +91,7 @@ function parseOptions(f: Record<string, string>): Options {
     conns: Number(f.conns ?? 100),
     inflight: Number(f.inflight ?? 8),
     sizes: (f.sizes ?? "64,16384").split(",").map(Number),
-    peers: (f.peers ?? "ours,deno").split(",").map((p) => {
+    peers: (f.peers ?? "ours,deno,node").split(",").map((p) => {
       const peer = PEERS[p.trim()];
       if (!peer) throw new Error(`unknown peer ${p}`);
       return peer;
@@ -265,6 +283,29 @@ async function runClient(f: Record<string, string>): Promise<void> {
 // ---------------------------------------------------------------------------
 // The runner
 
+const WS_DIR = new URL(".ws/", BENCH_DIR).pathname;
+
+/** Whether npm `ws` can be loaded by node from bench/.ws/, installing it on
+ * first use. */
+async function nodeWsReady(): Promise<boolean> {
+  const probe = [
+    "-e",
+    `require(require("node:module").createRequire("${WS_DIR}")` +
+    `.resolve("ws"))`,
+  ];
+  if (await tryRun("node", probe) !== null) return true;
+  if (await tryRun("node", ["--version"]) === null) return false;
+  await npmInstall(WS_DIR, "ws@8");
+  return await tryRun("node", probe) !== null;
+}
+
+function serverCommand(peer: Peer): string[] {
+  const file = new URL(peer.file, BENCH_DIR).pathname;
+  return peer.runtime === "node"
+    ? ["node", file]
+    : [Deno.execPath(), "run", "-A", file];
+}
+
 async function measure(
   peer: Peer,
   size: number,
@@ -272,14 +313,8 @@ async function measure(
   o: Options,
 ): Promise<Run> {
   const child = new Deno.Command("taskset", {
-    args: [
-      "-c",
-      "0",
-      Deno.execPath(),
-      "run",
-      "-A",
-      new URL(peer.file, BENCH_DIR).pathname,
-    ],
+    args: ["-c", "0", ...serverCommand(peer)],
+    env: { WS_DIR },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -348,6 +383,10 @@ async function main(): Promise<void> {
   const f = flags(Deno.args);
   if (f.client) return await runClient(f);
   const o = parseOptions(f);
+  if (o.peers.some((p) => p.runtime === "node") && !await nodeWsReady()) {
+    console.error("skipping npm ws (Node): node or npm ws is not available");
+    o.peers = o.peers.filter((p) => p.runtime !== "node");
+  }
   const runs: Run[] = [];
   for (const size of o.sizes) {
     for (let round = 1; round <= o.rounds; round++) {
