@@ -8,8 +8,9 @@
 //     [--clients=3]
 //
 // --compare adds rows for the first --http count served by a bare
-// Deno.listen loop (one pending read per connection: the floor on Deno) and
-// by Deno.serve, to tell our cost from the runtime's.
+// Deno.listen loop (one pending read per connection: the floor on Deno), by
+// Deno.serve, and (`hold`) by sockets kept open with no read pending, to tell
+// our cost from the runtime's.
 //
 // The server and the clients run as subprocesses under `bash -c "ulimit -n
 // <hard limit> && exec deno run ..."` (Deno cannot call setrlimit), the
@@ -18,7 +19,7 @@
 // server binds 0.0.0.0 and the clients connect to 127.0.0.1..127.0.0.<addrs>
 // in turn (all loopback), which multiplies the ephemeral ports available.
 //
-// Roles (used by the script itself): --role=server --kind=http|ws|raw|deno-serve
+// Roles (used by the script itself): --role=server --kind=http|ws|raw|hold|deno-serve
 // [--deflate=false]; --role=client --kind=http|ws --port=P --count=N
 // --addrs=K [--deflate=false].
 
@@ -45,13 +46,17 @@ function parseFlags(args: string[]): Record<string, string> {
 // ---------------------------------------------------------------- server
 
 // The floor under any server on Deno: a bare accept loop whose connections
-// each keep one pending read into their own 256-byte buffer.
-function serveRaw(): { port: number; stop(): Promise<void> } {
+// each keep one pending read into their own 256-byte buffer. With `hold`,
+// a connection answers its first request and is then kept with no read
+// pending (never served again): what an open socket costs by itself.
+function serveRaw(hold = false): { port: number; stop(): Promise<void> } {
   const listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  const held = new Set<Deno.Conn>();
   const serveConn = async (conn: Deno.Conn): Promise<void> => {
     const buf = new Uint8Array(256);
     try {
       for (;;) {
+        if (hold && held.has(conn)) return;
         const n = await conn.read(buf);
         if (n === null) break;
         const line = decoder.decode(buf.subarray(0, n));
@@ -63,12 +68,13 @@ function serveRaw(): { port: number; stop(): Promise<void> } {
             `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
           ),
         );
+        if (hold) held.add(conn);
       }
     } catch {
       // peer gone
     } finally {
       try {
-        conn.close();
+        if (!held.has(conn)) conn.close();
       } catch {
         // closed
       }
@@ -79,7 +85,10 @@ function serveRaw(): { port: number; stop(): Promise<void> } {
   })().catch(() => {});
   return {
     port: (listener.addr as Deno.NetAddr).port,
-    stop: () => Promise.resolve(listener.close()),
+    stop: () => {
+      for (const conn of held) conn.close();
+      return Promise.resolve(listener.close());
+    },
   };
 }
 
@@ -93,8 +102,8 @@ function serveDeno(): { port: number; stop(): Promise<void> } {
 
 function serve(kind: string, deflate: boolean): void {
   let requests = 0;
-  const server = kind === "raw"
-    ? serveRaw()
+  const server = kind === "raw" || kind === "hold"
+    ? serveRaw(kind === "hold")
     : kind === "deno-serve"
     ? serveDeno()
     : runServer((req: RingRequest) => {
@@ -130,6 +139,7 @@ function serve(kind: string, deflate: boolean): void {
             `mem ${
               JSON.stringify({
                 heapUsed: m.heapUsed,
+                heapTotal: m.heapTotal,
                 external: m.external,
                 requests,
               })
@@ -339,6 +349,7 @@ function vmRss(pid: number): number {
 interface Mem {
   rssKiB: number;
   heapUsed: number;
+  heapTotal: number;
   external: number;
 }
 
@@ -347,7 +358,12 @@ async function memOf(server: Proc, pid: number): Promise<Mem> {
   await server.send("mem");
   const line = await server.waitFor(/^mem (.*)$/, 30_000, "stdout", seen);
   const m = JSON.parse(line[1]);
-  return { rssKiB: vmRss(pid), heapUsed: m.heapUsed, external: m.external };
+  return {
+    rssKiB: vmRss(pid),
+    heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+  };
 }
 
 interface Row {
@@ -367,11 +383,12 @@ async function warmUp(kind: string, port: number, deflate: boolean) {
   const { held } = kind === "ws"
     ? await holdWs(port, 32, 1, 0, deflate)
     : await holdHttp(port, 32, 1, 0);
-  for (let r = 0; r < 50; r++) await inBatches(32, (i) => held.check(i));
+  const rounds = kind === "hold" ? 0 : 50;
+  for (let r = 0; r < rounds; r++) await inBatches(32, (i) => held.check(i));
   await held.close();
 }
 
-type Kind = "http" | "ws" | "raw" | "deno-serve";
+type Kind = "http" | "ws" | "raw" | "hold" | "deno-serve";
 
 async function phase(
   kind: Kind,
@@ -426,10 +443,13 @@ async function phase(
     await sleep(1000);
     const after = await memOf(server, pid);
     const t1 = performance.now();
-    for (const c of clients) await c.send("check");
     let served = 0;
-    for (const c of clients) {
-      served += Number((await c.waitFor(/^checked ok=(\d+)/, 300_000))[1]);
+    // Held sockets have no read pending, so they would never answer.
+    if (kind !== "hold") {
+      for (const c of clients) await c.send("check");
+      for (const c of clients) {
+        served += Number((await c.waitFor(/^checked ok=(\d+)/, 300_000))[1]);
+      }
     }
     const checkMs = performance.now() - t1;
     for (const c of clients) await c.send("close");
@@ -437,6 +457,8 @@ async function phase(
       ? "idle keep-alive"
       : kind === "raw"
       ? "idle keep-alive, bare Deno.listen loop"
+      : kind === "hold"
+      ? "open socket, no read pending (not served again)"
       : kind === "deno-serve"
       ? "idle keep-alive, Deno.serve"
       : `idle WebSocket (deflate ${o.deflate ? "on" : "off"})`;
@@ -516,6 +538,8 @@ async function main(): Promise<void> {
     "RSS after KiB",
     "KiB/conn (RSS)",
     "heap B/conn",
+    "heap committed B/conn",
+    "off-heap buffers B/conn",
     "still served",
     "open s",
   ]];
@@ -529,6 +553,8 @@ async function main(): Promise<void> {
       String(r.after.rssKiB),
       ((r.after.rssKiB - r.before.rssKiB) / n).toFixed(2),
       ((r.after.heapUsed - r.before.heapUsed) / n).toFixed(0),
+      ((r.after.heapTotal - r.before.heapTotal) / n).toFixed(0),
+      ((r.after.external - r.before.external) / n).toFixed(0),
       `${r.served}/${r.conns}`,
       (r.openMs / 1000).toFixed(1),
     ]);
