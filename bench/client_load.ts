@@ -3,8 +3,12 @@
 // over TLS.
 //
 //   deno run -A bench/client_load.ts [--duration=3] [--rounds=3]
-//     [--peers=ours,fetch,node,undici] [--scenarios=seq,c50]
-//     [--schemes=http,https]
+//     [--peers=ours,fetch,node,undici]
+//     [--scenarios=seq,c50,seq-close,c50-close] [--schemes=http,https]
+//
+// seq is one request at a time, c50 fifty at once; the -close variants turn
+// keep-alive off, so every request opens (and for https, handshakes) a new
+// connection.
 //
 // The server (this file with --serve, Deno.serve answering "Hello, World!")
 // runs pinned to CPU 0 and each client run in its own process pinned to CPU 1
@@ -22,14 +26,21 @@
 //
 // The "conns" column is the median number of TCP connections the server saw
 // per client run (distinct remote ports, warm-up included), which shows that
-// keep-alive works: 1 for seq, about 50 for c50 on HTTP/1.1, 1 over h2.
+// keep-alive works: 1 for seq, about 50 for c50 on HTTP/1.1, 1 over h2, and
+// one per request for the -close scenarios.
 
 import { HttpClient } from "../client/mod.ts";
 import { makeCerts } from "../tests/fixtures/certs.ts";
 
 const PEERS = ["ours", "fetch", "node", "undici"];
 const SCHEMES = ["http", "https"];
-const SCENARIOS: Record<string, number> = { seq: 1, c50: 50 };
+/** Concurrency, and whether connections are kept alive between requests. */
+const SCENARIOS: Record<string, { conc: number; keepAlive: boolean }> = {
+  seq: { conc: 1, keepAlive: true },
+  c50: { conc: 50, keepAlive: true },
+  "seq-close": { conc: 1, keepAlive: false },
+  "c50-close": { conc: 50, keepAlive: false },
+};
 
 function arg(name: string, def: string): string {
   const hit = Deno.args.find((a) => a.startsWith(`--${name}=`));
@@ -38,16 +49,21 @@ function arg(name: string, def: string): string {
 
 type Get = () => Promise<void>;
 
+// Each peer's own way to turn keep-alive off: ours `keepalive: -1` (sends
+// Connection: close), fetch a pool that keeps no idle connection, node an
+// Agent without keepAlive, undici `pipelining: 0`.
 async function makeGet(
   peer: string,
   url: string,
   ca: string | undefined,
+  keepAlive: boolean,
 ): Promise<[Get, () => void]> {
   if (peer === "ours") {
     const client = new HttpClient();
     const caCerts = ca === undefined ? undefined : [ca];
+    const keepalive = keepAlive ? undefined : -1;
     return [async () => {
-      const r = await client.request({ url, as: "bytes", caCerts });
+      const r = await client.request({ url, as: "bytes", caCerts, keepalive });
       if (r.error) throw r.error;
     }, () => client.close()];
   }
@@ -55,6 +71,7 @@ async function makeGet(
     const client = Deno.createHttpClient({
       caCerts: ca === undefined ? undefined : [ca],
       http2: peer === "fetch",
+      poolMaxIdlePerHost: keepAlive ? undefined : 0,
     });
     return [async () => {
       const r = await fetch(url, { client });
@@ -65,7 +82,7 @@ async function makeGet(
     const mod = url.startsWith("https:")
       ? await import("node:https")
       : await import("node:http");
-    const agent = new mod.Agent({ keepAlive: true, maxSockets: 64, ca });
+    const agent = new mod.Agent({ keepAlive, maxSockets: 64, ca });
     return [() =>
       new Promise<void>((resolve, reject) => {
         mod.get(url, { agent, ca }, (res) => {
@@ -78,6 +95,7 @@ async function makeGet(
   const undici = await import("npm:undici@7");
   const pool = new undici.Agent({
     connections: 64,
+    pipelining: keepAlive ? 1 : 0,
     connect: ca === undefined ? undefined : { ca },
   });
   return [async () => {
@@ -90,10 +108,11 @@ async function worker(): Promise<void> {
   const peer = arg("worker", "ours");
   const url = arg("url", "");
   const conc = Number(arg("conc", "1"));
+  const keepAlive = arg("keep-alive", "true") === "true";
   const duration = Number(arg("duration", "3")) * 1000;
   const caFile = arg("ca", "");
   const ca = caFile === "" ? undefined : await Deno.readTextFile(caFile);
-  const [get, close] = await makeGet(peer, url, ca);
+  const [get, close] = await makeGet(peer, url, ca, keepAlive);
   for (let i = 0; i < 200; i++) await get(); // warm-up
   let count = 0;
   const end = performance.now() + duration;
@@ -203,7 +222,7 @@ async function runOne(
   peer: string,
   url: string,
   caFile: string | null,
-  conc: number,
+  scenario: { conc: number; keepAlive: boolean },
   duration: number,
 ): Promise<number> {
   const out = await new Deno.Command("taskset", {
@@ -216,7 +235,8 @@ async function runOne(
       new URL(import.meta.url).pathname,
       `--worker=${peer}`,
       `--url=${url}`,
-      `--conc=${conc}`,
+      `--conc=${scenario.conc}`,
+      `--keep-alive=${scenario.keepAlive}`,
       `--duration=${duration}`,
       ...(caFile === null ? [] : [`--ca=${caFile}`]),
     ],
@@ -237,7 +257,11 @@ async function main(): Promise<void> {
   const duration = Number(arg("duration", "3"));
   const rounds = Number(arg("rounds", "3"));
   const peers = arg("peers", PEERS.join(",")).split(",");
-  const scenarios = arg("scenarios", "seq,c50").split(",");
+  const scenarios = arg("scenarios", Object.keys(SCENARIOS).join(","))
+    .split(",");
+  for (const s of scenarios) {
+    if (!(s in SCENARIOS)) throw new Error(`unknown scenario: ${s}`);
+  }
   const schemes = arg("schemes", SCHEMES.join(",")).split(",");
   for (const s of schemes) {
     if (!SCHEMES.includes(s)) throw new Error(`unknown scheme: ${s}`);

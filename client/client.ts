@@ -618,6 +618,11 @@ async function dial(
     tcp.close();
     throw new ClientError("connect-timeout", "connect cancelled");
   }
+  // Without it, a request written right after the TLS handshake (or a body
+  // after its head) waits for the peer's delayed ACK: 40 ms on Linux.
+  if (tcp.remoteAddr.transport === "tcp") {
+    (tcp as Deno.TcpConn).setNoDelay(true);
+  }
   if (!t.https) return tcp;
   if (s.unixSocket !== undefined) {
     tcp.close();

@@ -165,3 +165,48 @@ Deno.test("connect timeout: a TLS handshake that never completes", async () => {
   await loop;
   for (const c of accepted) c.close();
 });
+
+// With Nagle's algorithm on, the request written right after the TLS
+// handshake waits for the server's delayed ACK (40 ms per new connection on
+// Linux). The socket option is read from the system calls (strace), which
+// says it deterministically where a timing would not.
+Deno.test({
+  name: "https: the client's TCP connections have Nagle's algorithm off",
+  ignore: !await hasStrace(),
+  fn: async () => {
+    const trace = await Deno.makeTempFile({ prefix: "httpkit_strace_" });
+    const mod = new URL("../client/mod.ts", import.meta.url).href;
+    const script = `
+      import { get } from ${JSON.stringify(mod)};
+      const ca = [${JSON.stringify(nginx.caPem)}];
+      for (const path of ["/a", "/b"]) {
+        const r = await get("https://localhost:${nginx.port}" + path,
+          { caCerts: ca, keepalive: -1 });
+        console.log(r.error ? r.error.message : r.status);
+      }`;
+    try {
+      const out = await new Deno.Command("strace", {
+        args: ["-f", "-qq", "-e", "trace=setsockopt", "-o", trace]
+          .concat([Deno.execPath(), "eval", script]),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const printed = new TextDecoder().decode(out.stdout).trim();
+      assert.equal(printed, "200\n200", new TextDecoder().decode(out.stderr));
+      const calls = (await Deno.readTextFile(trace)).split("\n")
+        .filter((l) => /TCP_NODELAY, \[1\]/.test(l));
+      assert.equal(calls.length, 2, "one TCP_NODELAY per connection");
+    } finally {
+      await Deno.remove(trace);
+    }
+  },
+});
+
+async function hasStrace(): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("strace", { args: ["-V"] }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
