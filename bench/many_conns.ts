@@ -4,8 +4,8 @@
 // connection is still served by sending one more request / message on each.
 //
 //   deno run -A bench/many_conns.ts [--http=10000,20000] [--ws=5000]
-//     [--ws-deflate=true,false] [--compare=raw,deno-serve] [--addrs=8]
-//     [--clients=3]
+//     [--ws-deflate=true,false] [--compare=raw,hold,deno-serve] [--addrs=8]
+//     [--clients=3] [--settle=last-resort|full]
 //
 // --compare adds rows for the first --http count served by a bare
 // Deno.listen loop (one pending read per connection: the floor on Deno), by
@@ -14,18 +14,27 @@
 //
 // The server and the clients run as subprocesses under `bash -c "ulimit -n
 // <hard limit> && exec deno run ..."` (Deno cannot call setrlimit), the
-// server with --expose-gc so both readings follow a full GC. A count above
+// server with --expose-gc so both readings follow a garbage collection. By
+// default (--settle=last-resort) it is V8's memory-reducing one, which also
+// gives back the young generation that grew while thousands of connections
+// opened: V8's memory reducer does the same by itself to a server left idle
+// for some seconds (measured: 20 s idle, then a plain collection, gave the
+// same figure within 1 KiB per connection), so the reading is what idle
+// connections keep. --settle=full does a plain full collection right after
+// the burst, which keeps the grown young generation (about 4 KiB per
+// connection more at 5,000). A count above
 // what the fd limit allows is lowered to fit, and the table says so. The
 // server binds 0.0.0.0 and the clients connect to 127.0.0.1..127.0.0.<addrs>
 // in turn (all loopback), which multiplies the ephemeral ports available.
 //
 // Roles (used by the script itself): --role=server --kind=http|ws|raw|hold|deno-serve
-// [--deflate=false]; --role=client --kind=http|ws --port=P --count=N
+// [--deflate=false] [--settle=full]; --role=client --kind=http|ws --port=P --count=N
 // --addrs=K [--deflate=false].
 
 import { asChannel, runServer, websocket } from "../mod.ts";
 import type { Channel, ClientChannel, RingRequest } from "../mod.ts";
 import { Proc, sleep } from "../tests/fixtures/fleet_process.ts";
+import v8 from "node:v8";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -100,7 +109,7 @@ function serveDeno(): { port: number; stop(): Promise<void> } {
   return { port: server.addr.port, stop: () => server.shutdown() };
 }
 
-function serve(kind: string, deflate: boolean): void {
+function serve(kind: string, deflate: boolean, settle: string): void {
   let requests = 0;
   const server = kind === "raw" || kind === "hold"
     ? serveRaw(kind === "hold")
@@ -121,7 +130,11 @@ function serve(kind: string, deflate: boolean): void {
       maxConnections: 1_000_000,
     });
   console.log(`listening ${server.port} ${Deno.pid}`);
-  const gc = (globalThis as { gc?: () => void }).gc;
+  const gc = (globalThis as { gc?: (o?: Record<string, string>) => void }).gc;
+  const collect = (): void =>
+    settle === "full"
+      ? gc?.()
+      : gc?.({ type: "major", execution: "sync", flavor: "last-resort" });
   (async () => {
     let text = "";
     for await (const chunk of Deno.stdin.readable) {
@@ -131,9 +144,9 @@ function serve(kind: string, deflate: boolean): void {
         const cmd = text.slice(0, nl);
         text = text.slice(nl + 1);
         if (cmd === "mem") {
-          gc?.();
+          collect();
           await sleep(100);
-          gc?.();
+          collect();
           const m = Deno.memoryUsage();
           console.log(
             `mem ${
@@ -142,6 +155,10 @@ function serve(kind: string, deflate: boolean): void {
                 heapTotal: m.heapTotal,
                 external: m.external,
                 requests,
+                spaces: Object.fromEntries(
+                  v8.getHeapSpaceStatistics().filter((x) => x.space_size > 0)
+                    .map((x) => [x.space_name, x.space_size]),
+                ),
               })
             }`,
           );
@@ -351,6 +368,8 @@ interface Mem {
   heapUsed: number;
   heapTotal: number;
   external: number;
+  /** Committed bytes per V8 heap space. */
+  spaces: Record<string, number>;
 }
 
 async function memOf(server: Proc, pid: number): Promise<Mem> {
@@ -363,6 +382,7 @@ async function memOf(server: Proc, pid: number): Promise<Mem> {
     heapUsed: m.heapUsed,
     heapTotal: m.heapTotal,
     external: m.external,
+    spaces: m.spaces,
   };
 }
 
@@ -394,7 +414,7 @@ async function phase(
   kind: Kind,
   asked: number,
   fdLimit: number,
-  o: { addrs: number; clients: number; deflate: boolean },
+  o: { addrs: number; clients: number; deflate: boolean; settle: string },
 ): Promise<Row> {
   // The server needs one fd per connection plus its own handful.
   const count = Math.min(asked, fdLimit - 200);
@@ -406,6 +426,7 @@ async function phase(
     "--role=server",
     `--kind=${kind}`,
     `--deflate=${o.deflate}`,
+    `--settle=${o.settle}`,
   ], fdLimit);
   const clients: Proc[] = [];
   try {
@@ -494,26 +515,32 @@ function table(rows: string[][]): string {
 async function main(): Promise<void> {
   const flags = parseFlags(Deno.args);
   if (flags.role === "server") {
-    return serve(flags.kind ?? "http", flags.deflate !== "false");
+    return serve(
+      flags.kind ?? "http",
+      flags.deflate !== "false",
+      flags.settle ?? "last-resort",
+    );
   }
   if (flags.role === "client") return client(flags);
   const fdLimit = hardLimit();
   const o = {
     addrs: Number(flags.addrs ?? 8),
     clients: Number(flags.clients ?? 3),
+    settle: flags.settle ?? "last-resort",
   };
   const http = (flags.http ?? "10000,20000").split(",").filter((x) => x)
     .map(Number);
   const ws = (flags.ws ?? "5000").split(",").filter((x) => x).map(Number);
-  const compare = (flags.compare ?? "raw,deno-serve").split(",").filter((x) =>
-    x
-  ) as Kind[];
+  const compare = (flags.compare ?? "raw,hold,deno-serve").split(",").filter((
+    x,
+  ) => x) as Kind[];
   const deflates = (flags["ws-deflate"] ?? "true,false").split(",").map((x) =>
     x === "true"
   );
   console.log(
     `fd hard limit ${fdLimit}; server on 0.0.0.0, clients to 127.0.0.1-${o.addrs} ` +
-      `from ${o.clients} processes; Deno ${Deno.version.deno}`,
+      `from ${o.clients} processes; Deno ${Deno.version.deno}; ` +
+      `readings after a ${o.settle} garbage collection`,
   );
   const rows: Row[] = [];
   for (const n of http) {
