@@ -173,6 +173,28 @@ Deno.test("writeTimeout: a peer that stops reading a big body is cut, others are
   );
 });
 
+// Small repeated responses go out as the reply cache's bytes, one write per
+// request; a peer that stops reading fills the socket buffers until those
+// writes are partial, and the rest must follow once it reads again.
+Deno.test("a peer that sends many small requests before reading gets every response whole", async () => {
+  const body = "r".repeat(2000);
+  await withServer(() => ({ body }), {}, async (t) => {
+    const c = await t.connect();
+    const n = 3000;
+    for (let i = 0; i < n; i++) {
+      await c.write(get("/"));
+      // Apart, so most requests arrive on their own and get their own write.
+      if (i % 4 === 3) await sleep(1);
+    }
+    for (let i = 0; i < n; i++) {
+      const res = await c.readResponse();
+      assert.equal(res.status, 200, `response ${i}`);
+      assert.equal(res.text, body, `response ${i}`);
+    }
+    c.close();
+  });
+});
+
 Deno.test("writeTimeout: a streamed body to a peer that stops reading is cut and its source cancelled", async () => {
   let cancelled = false;
   let produced = 0;
