@@ -200,8 +200,9 @@ export class Connection implements GateEntry {
         // going through flush() would cost two Promises more per request.
         const parts = this.#parts;
         if (parts.length === 1 && this.#text === "") {
-          const b = parts[0];
-          parts.length = 0;
+          // pop() keeps the array's room for the next push; length = 0
+          // would drop it.
+          const b = parts.pop()!;
           const prev = this.#writing();
           const n = await this.conn.write(b);
           if (n < b.length) await this.#writeRest(b, n);
