@@ -196,7 +196,7 @@ class HttpChannel implements Channel {
 
   /** Opens the channel and resolves when its response is over. */
   run(): Promise<boolean> {
-    this.#c.core.channels.add(this);
+    this.#c.channel = this;
     this.#call(() => this.#h.onOpen?.(this));
     if (this.#open) this.#watch();
     return this.#result;
@@ -310,7 +310,7 @@ class HttpChannel implements Channel {
   }
 
   #closed(status: CloseStatus): void {
-    this.#c.core.channels.delete(this);
+    if (this.#c.channel === this) this.#c.channel = null;
     this.#call(() => this.#h.onClose?.(this, status));
   }
 

@@ -27,6 +27,7 @@ import { openBody, pump, type StreamingBody } from "./_body.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
 import type { Handler, RingRequest, RingResponse } from "./types.ts";
 import { concat } from "../_bytes.ts";
+import type { Linked, LinkedSet } from "./_linked.ts";
 
 const encoder = new TextEncoder();
 
@@ -69,7 +70,7 @@ export interface Core {
   /** The `Date` header line, renewed by the sweep timer (at most 500 ms old). */
   date: string;
   stopping: boolean;
-  conns: Set<Connection>;
+  conns: LinkedSet<Connection>;
   /** Connection loops still running, and who waits for them all to end. */
   loops: number;
   loopsDone: (() => void) | null;
@@ -81,8 +82,6 @@ export interface Core {
   queueSize: number;
   /** Handler calls whose Promise is pending now. */
   pending: number;
-  /** Open channels, told when the server stops. */
-  channels: Set<{ serverClose(): void }>;
   error(err: unknown, req: RingRequest | null): void;
   warn(message: string, err?: unknown): void;
 }
@@ -124,10 +123,15 @@ function forwardedFor(xff: string | undefined, hops: number): string | null {
 }
 
 /** One accepted connection and its request loop. */
-export class Connection implements GateEntry {
+export class Connection implements GateEntry, Linked {
   gateAt = -1;
   gatePrev: GateEntry | null = null;
   gateNext: GateEntry | null = null;
+  linkPrev: Linked | null = null;
+  linkNext: Linked | null = null;
+  linked = false;
+  /** The channel that owns the connection, told when the server stops. */
+  channel: { serverClose(): void } | null = null;
   /** Read buffer; bytes `[start, end)` are received and not yet parsed. */
   buf: Uint8Array = new Uint8Array(SMALL_BUFFER);
   start = 0;

@@ -4,6 +4,7 @@
 import { dateHeader } from "../http1/serialize.ts";
 import { ReadGate } from "./_gate.ts";
 import { HeadCache, ReplyCache } from "./_hot.ts";
+import { LinkedSet } from "./_linked.ts";
 import { delay, unrefInterval } from "../_timers.ts";
 import { REUSE_PORT_NEEDS, runWorkers, unstableNet } from "./workers.ts";
 import { Connection, type Core, isDisconnect, State } from "./connection.ts";
@@ -145,14 +146,13 @@ export function runServer(
     now: performance.now(),
     date: dateHeader(),
     stopping: false,
-    conns: new Set(),
+    conns: new LinkedSet(),
     loops: 0,
     loopsDone: null,
     proxyProtocol,
     trustProxy: trust,
     queueSize,
     pending: 0,
-    channels: new Set(),
     error: options.errorLogger ?? defaultError,
     warn: options.warnLogger ?? (() => {}),
   };
@@ -382,7 +382,7 @@ class ServerImpl implements Server {
       // already closed
     }
     await this.#accepting;
-    for (const ch of [...core.channels]) ch.serverClose();
+    for (const c of core.conns) c.channel?.serverClose();
     const deadline = performance.now() + timeout;
     while (core.conns.size > 0) {
       for (const c of core.conns) {

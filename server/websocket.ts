@@ -91,7 +91,7 @@ export async function upgradeWebSocket(
     protocol: r.protocol,
     extensions: r.extensions,
   });
-  c.core.channels.add(ch);
+  c.channel = ch;
   c.detached = true;
   c.current = null;
   serve(c, ch, initial);
@@ -102,7 +102,7 @@ export async function upgradeWebSocket(
 // only the connection and the channel alive.
 function serve(c: Connection, ch: WsChannel, initial: Uint8Array): void {
   ch.run(initial).catch((err) => c.core.error(err, null)).finally(() => {
-    c.core.channels.delete(ch);
+    c.channel = null;
     c.destroy();
   });
 }
