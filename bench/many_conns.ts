@@ -65,7 +65,6 @@ function serveRaw(hold = false): { port: number; stop(): Promise<void> } {
     const buf = new Uint8Array(256);
     try {
       for (;;) {
-        if (hold && held.has(conn)) return;
         const n = await conn.read(buf);
         if (n === null) break;
         const line = decoder.decode(buf.subarray(0, n));
@@ -77,7 +76,10 @@ function serveRaw(hold = false): { port: number; stop(): Promise<void> } {
             `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
           ),
         );
-        if (hold) held.add(conn);
+        if (hold) {
+          held.add(conn);
+          return;
+        }
       }
     } catch {
       // peer gone

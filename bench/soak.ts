@@ -19,7 +19,7 @@ import {
   runServer,
   websocket,
 } from "../mod.ts";
-import { get, RawClient } from "../tests/_helpers.ts";
+import { established, get, RawClient } from "../tests/_helpers.ts";
 
 const SERVER_OPTIONS = {
   headerTimeout: 2000,
@@ -333,19 +333,9 @@ function rssKiB(pid: number): number {
   }
 }
 
-async function established(port: number): Promise<number> {
-  try {
-    const out = await new Deno.Command("ss", {
-      args: ["-Htn", "state", "established", `( sport = :${port} )`],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout).trim();
-    return text === "" ? 0 : text.split("\n").length;
-  } catch {
-    return -1;
-  }
+/** Established connections to `port`, or -1 when `ss` cannot be run. */
+function connsNow(port: number): Promise<number> {
+  return established(port).catch(() => -1);
 }
 
 async function readPort(child: Deno.ChildProcess): Promise<number> {
@@ -437,7 +427,7 @@ async function main(): Promise<number> {
     const rss = rssKiB(child.pid);
     if (performance.now() < deadline) samples.push([performance.now(), rss]);
     rssPeak = Math.max(rssPeak, rss);
-    connPeak = Math.max(connPeak, await established(port));
+    connPeak = Math.max(connPeak, await connsNow(port));
   }, 500);
 
   console.log(
@@ -476,10 +466,10 @@ async function main(): Promise<number> {
 
   // after the clients stop: connections drain, memory comes back
   const drainStart = performance.now();
-  let left = await established(port);
+  let left = await connsNow(port);
   while (left > 0 && performance.now() - drainStart < 10_000) {
     await sleep(100);
-    left = await established(port);
+    left = await connsNow(port);
   }
   const drainMs = performance.now() - drainStart;
   let after = await serverStats(base);
@@ -491,7 +481,7 @@ async function main(): Promise<number> {
   const rssEnd = rssKiB(child.pid);
   clearInterval(sampler);
   rssPeak = Math.max(rssPeak, rssEnd);
-  const leftAfter = await established(port);
+  const leftAfter = await connsNow(port);
 
   // summary
   const rows = Object.entries(counts).sort();

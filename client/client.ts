@@ -1081,6 +1081,12 @@ export class HttpClient {
     }
   }
 
+  // A connection goes back to the pool for reuse only when the response
+  // allowed it and left no unread bytes behind.
+  #release(c: Connection, persistent: boolean, s: Settings): void {
+    this.#pool.release(c, persistent && c.start === c.end, s.keepalive);
+  }
+
   #framing(head: ResponseHead, hop: Hop): Framing {
     const st = head.status;
     if (hop.method === "HEAD" || st === 204 || st === 205 || st === 304) {
@@ -1108,11 +1114,7 @@ export class HttpClient {
         ok = false;
       }
     }
-    this.#pool.release(
-      c,
-      ok && head.keepAlive && !close && c.start === c.end,
-      s.keepalive,
-    );
+    this.#release(c, ok && head.keepAlive && !close, s);
   }
 
   /**
@@ -1130,11 +1132,7 @@ export class HttpClient {
   ): ClientResponse | null {
     const f = this.#framing(head, hop);
     if (f === Framing.None) {
-      this.#pool.release(
-        c,
-        head.keepAlive && !close && c.start === c.end,
-        s.keepalive,
-      );
+      this.#release(c, head.keepAlive && !close, s);
       return { opts, status: head.status, headers: head.headers, body: null };
     }
     const length = head.contentLength;
@@ -1154,11 +1152,7 @@ export class HttpClient {
       ? c.buf.subarray(start, c.start)
       : c.buf.slice(start, c.start);
     const body = coerce(bytes, s.as, ct);
-    this.#pool.release(
-      c,
-      head.keepAlive && !close && c.start === c.end,
-      s.keepalive,
-    );
+    this.#release(c, head.keepAlive && !close, s);
     return { opts, status: head.status, headers: head.headers, body };
   }
 
@@ -1176,18 +1170,16 @@ export class HttpClient {
       ? codingFormat(head.headers["content-encoding"])
       : null;
     if (f === Framing.None) {
-      this.#pool.release(c, persistent && c.start === c.end, s.keepalive);
+      this.#release(c, persistent, s);
       return { opts, status: head.status, headers: head.headers, body: null };
     }
     if (s.as === "stream") {
-      const pool = this.#pool;
       let body = bodyStream(
         c,
         f,
         head.contentLength,
         coding === null ? s.maxBody : -1,
-        (ok) =>
-          pool.release(c, ok && persistent && c.start === c.end, s.keepalive),
+        (ok) => this.#release(c, ok && persistent, s),
       );
       if (coding !== null) body = decodeStream(body, coding, s.maxBody);
       return { opts, status: head.status, headers: head.headers, body };
@@ -1204,7 +1196,7 @@ export class HttpClient {
       this.#pool.release(c, false, 0);
       throw e;
     }
-    this.#pool.release(c, persistent && c.start === c.end, s.keepalive);
+    this.#release(c, persistent, s);
     if (coding !== null) bytes = await decodeWhole(bytes, coding, s.maxBody);
     return {
       opts,

@@ -4,6 +4,7 @@
 
 import { runServer } from "../mod.ts";
 import type { Handler, RingRequest, Server, ServerOptions } from "../mod.ts";
+import { concat } from "../_bytes.ts";
 
 /** UTF-8 encoder shared by the tests. */
 export const encoder: TextEncoder = new TextEncoder();
@@ -76,17 +77,9 @@ export async function sha256(data: Uint8Array): Promise<string> {
   return Array.from(d, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** Joins byte arrays. */
+/** Joins byte arrays into a new one (also for one part: callers may change it). */
 export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return parts.length === 1 ? parts[0].slice() : concat(parts);
 }
 
 /** A minimal `GET` request with a Host header and extra header lines. */
@@ -518,3 +511,15 @@ export async function runCommand(
 /** IMF-fixdate, as in `Sun, 06 Nov 1994 08:49:37 GMT`. */
 export const IMF_FIXDATE: RegExp =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** TCP connections established to the server's port, as `ss` sees them. */
+export async function established(port: number): Promise<number> {
+  const out = await new Deno.Command("ss", {
+    args: ["-Htn", "state", "established", `( sport = :${port} )`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text === "" ? 0 : text.split("\n").length;
+}

@@ -14,7 +14,7 @@ import {
   runServer,
   type Server,
 } from "../mod.ts";
-import { sleep, until } from "./_helpers.ts";
+import { concatBytes, sleep, until } from "./_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -26,17 +26,7 @@ async function expectedAccept(key: string): Promise<string> {
   return btoa(String.fromCharCode(...new Uint8Array(d)));
 }
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+const join = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 function latin1(b: Uint8Array): string {
   let s = "";

@@ -117,6 +117,15 @@ async function withNginx(
   }
 }
 
+/** nginx stream config: a TCP proxy that sends a PROXY header upstream. */
+const STREAM_PROXY = (front: number, up: number) =>
+  `  server {
+    listen 127.0.0.1:${front};
+    proxy_pass 127.0.0.1:${up};
+    proxy_bind ${PROXY_ADDR};
+    proxy_protocol on;
+  }`;
+
 async function ask(c: RawClient, request: string): Promise<Who> {
   await c.write(request);
   const r = await c.readResponse();
@@ -133,12 +142,7 @@ Deno.test({
     await withNginx(
       { proxyProtocol: "enable" },
       (up) => ({
-        stream: `  server {
-    listen 127.0.0.1:${front};
-    proxy_pass 127.0.0.1:${up};
-    proxy_bind ${PROXY_ADDR};
-    proxy_protocol on;
-  }`,
+        stream: STREAM_PROXY(front, up),
         ports: [front],
       }),
       async () => {
@@ -183,12 +187,7 @@ Deno.test({
     await withNginx(
       { proxyProtocol: "enable" },
       (up) => ({
-        stream: `  server {
-    listen 127.0.0.1:${front};
-    proxy_pass 127.0.0.1:${up};
-    proxy_bind ${PROXY_ADDR};
-    proxy_protocol on;
-  }`,
+        stream: STREAM_PROXY(front, up),
         ports: [front],
       }),
       async () => {

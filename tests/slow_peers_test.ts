@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import {
+  established,
   get,
   RawClient,
   sleep,
@@ -15,18 +16,6 @@ import {
 import type { RingRequest } from "../mod.ts";
 
 const hello = (req: RingRequest) => ({ body: `hello ${req.uri}` });
-
-/** TCP connections established to the server's port, as `ss` sees them. */
-async function established(port: number): Promise<number> {
-  const out = await new Deno.Command("ss", {
-    args: ["-Htn", "state", "established", `( sport = :${port} )`],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim();
-  return text === "" ? 0 : text.split("\n").length;
-}
 
 /** Waits until `ss` shows at most `n` established connections. */
 async function settles(port: number, n: number, ms = 2000): Promise<number> {

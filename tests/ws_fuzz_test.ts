@@ -28,6 +28,7 @@ import {
   parseDeflateResponse,
   PerMessageDeflate,
 } from "../ws/deflate.ts";
+import { concatBytes } from "./_helpers.ts";
 
 /** Fixed seed and bounded runs; `bench/fuzz.ts` runs the same properties longer. */
 export const RUNS: { seed: number; numRuns: number } = {
@@ -41,18 +42,6 @@ const PEER_CODES = [1002, 1007, 1009];
 const SLOW_PUSH_MS = 1000;
 
 const te = new TextEncoder();
-
-function cat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** What feeding some bytes gave: the events, and the error that stopped it. */
 interface Outcome {
@@ -232,7 +221,7 @@ function mangled(f: FuzzFrame): Uint8Array {
   if (f.mask) out.push(...key);
   const body = p.slice();
   if (f.mask) { for (let i = 0; i < body.length; i++) body[i] ^= key[i & 3]; }
-  return cat([new Uint8Array(out), body]);
+  return concatBytes([new Uint8Array(out), body]);
 }
 
 /** Real compressed payloads, whole or corrupted, in frames with RSV1. */
@@ -454,7 +443,7 @@ export function encodeSteps(
     // anything after a close frame is ignored
     frames.push(encodeFrame(OP_PING, new Uint8Array([1]), { mask }));
   }
-  return { bytes: cat(frames), events };
+  return { bytes: concatBytes(frames), events };
 }
 
 const closeArb = fc.option(
@@ -510,7 +499,7 @@ export const WS_PROPERTIES: NamedProperty[] = [
           const fixed = frames.map((f, i) =>
             (seed >> (i % 31)) & 1 ? { ...f, mask: role === "server" } : f
           );
-          const bytes = cat([...fixed.map(mangled), tail]);
+          const bytes = concatBytes([...fixed.map(mangled), tail]);
           const cuts = Array.from(
             { length: seed % 7 },
             (_, i) => (seed * (i + 7)) % (bytes.length + 1),
@@ -538,7 +527,9 @@ export const WS_PROPERTIES: NamedProperty[] = [
         fc.array(fc.integer({ min: -1, max: 4000 }), { maxLength: 5 }),
         fc.integer({ min: 0, max: 1 << 20 }),
         (role, pair, max, messages, flips, seed) => {
-          const bytes = cat(compressedFrames(pair, role, messages, flips));
+          const bytes = concatBytes(
+            compressedFrames(pair, role, messages, flips),
+          );
           const cuts = Array.from(
             { length: seed % 6 },
             (_, i) => (seed * (i + 3)) % (bytes.length + 1),
@@ -715,7 +706,7 @@ Deno.test("WsDecoder keeps control frames and messages apart under OP_PONG flood
   frames.push(encodeFrame(OP_CONT, te.encode("b"), { mask }));
   const got = feed(
     new WsDecoder({ role: "server", maxMessage: 16 }),
-    cat(frames),
+    concatBytes(frames),
     [],
   );
   assert.equal(got.error, null);
