@@ -18,8 +18,7 @@
  * @module
  */
 
-import { CONN, TAKEOVER } from "../server/connection.ts";
-import { connOf } from "../server/channel.ts";
+import { CONN, linkOf, TAKEOVER } from "../server/_link.ts";
 import type {
   Handler,
   ResponseBody,
@@ -206,8 +205,9 @@ function requestUrl(req: RingRequest): string {
 
 /** Client address of a request map, with the port when the server knows it. */
 export function remoteAddrOf(req: RingRequest): Deno.NetAddr {
-  if ((req as unknown as Record<symbol, unknown>)[CONN] !== undefined) {
-    const addr = connOf(req).conn.conn.remoteAddr as Deno.NetAddr;
+  const link = linkOf(req);
+  if (link !== undefined) {
+    const addr = link.conn.conn.remoteAddr as Deno.NetAddr;
     return { transport: "tcp", hostname: addr.hostname, port: addr.port };
   }
   return { transport: "tcp", hostname: req.remoteAddr, port: 0 };

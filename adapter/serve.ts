@@ -273,7 +273,7 @@ function serveWorkers(
     port,
     signal,
     onListen: (a) => onListen({ transport: "tcp", ...a }),
-  }, true);
+  }, new URL("./_worker.ts", import.meta.url));
   return {
     finished: server.finished,
     addr: { transport: "tcp", hostname: server.hostname, port: server.port },

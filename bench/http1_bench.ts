@@ -8,10 +8,11 @@ import {
   findHeadEnd,
   type HeadLimits,
   parseRequestHead,
+  type RequestHead,
   skipEmptyLines,
 } from "../http1/head.ts";
 import { ChunkedDecoder } from "../http1/chunked.ts";
-import { HeadCache } from "../server/_hot.ts";
+import { HeadMemo } from "../http1/memo.ts";
 
 const LIMITS: HeadLimits = { maxLine: 8192, maxHeaderBytes: 65536 };
 
@@ -127,7 +128,7 @@ function bench(group: string, input: Uint8Array, heads: number): void {
   if (heads !== 1) return;
   // The server keeps the last head parsed: a repeat costs a byte compare and
   // a copy of the head and its headers.
-  const cache = new HeadCache();
+  const cache = new HeadMemo<RequestHead>();
   cache.set(
     input,
     0,
@@ -135,7 +136,7 @@ function bench(group: string, input: Uint8Array, heads: number): void {
     parseRequestHead(input, 0, input.length, LIMITS),
   );
   Deno.bench({
-    name: "HeadCache hit (the same head again)",
+    name: "HeadMemo hit (the same head again)",
     group,
     fn() {
       const head = cache.get(input, 0, input.length);

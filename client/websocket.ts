@@ -2,9 +2,10 @@
 // WsChannel the server uses, in the client role (masked frames).
 
 import type { Channel, ChannelHandlers } from "../channel.ts";
-import { findHeadEnd, parseResponseHead } from "../http1/head.ts";
+import { ByteConn } from "../_byteconn.ts";
+import { parseResponseHead } from "../http1/head.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
-import { WsChannel, type WsTransport } from "../ws/channel.ts";
+import { WsChannel } from "../ws/channel.ts";
 import {
   checkServerHandshake,
   clientOffer,
@@ -147,10 +148,15 @@ export async function websocket(
     options.headers ?? {},
   );
   const conn = await connect(hostname, port, tls, options);
+  const socket = new ByteConn(conn, 16 * 1024);
   try {
-    const reader = new Reader(conn);
-    await writeAll(conn, encoder.encode(request));
-    const head = await reader.head();
+    await socket.write(encoder.encode(request));
+    const he = await socket.fillHead(LIMITS.maxHeaderBytes);
+    if (he < 0) {
+      throw new Error("Connection closed during the WebSocket handshake");
+    }
+    const head = parseResponseHead(socket.buf, socket.start, he, LIMITS);
+    socket.start = he;
     const check = checkServerHandshake(
       head.status,
       head.headers,
@@ -163,26 +169,23 @@ export async function websocket(
         `WebSocket handshake with ${u.host} failed: ${check.reason}`,
       );
     }
-    const initial = reader.rest();
-    const ch = new WsChannel(reader.transport(), handlers, {
+    const ch = new WsChannel(socket, handlers, {
       role: "client",
       maxWs: options.maxWs,
       maxQueue: options.maxQueue,
       deflate: check.deflate,
+      remoteAddr: (conn.remoteAddr as Deno.NetAddr).hostname ?? "",
+      onError: (err) => console.error("httpkit: channel callback failed:", err),
     });
     const client = Object.assign(ch, { protocol: check.protocol }) as
       & WsChannel
       & {
         protocol: string | null;
       };
-    ch.run(initial).catch(() => {});
+    ch.run().catch(() => {});
     return client;
   } catch (err) {
-    try {
-      conn.close();
-    } catch {
-      // already closed
-    }
+    socket.close();
     throw err;
   }
 }
@@ -247,67 +250,4 @@ async function connect(
   const conn = await Deno.startTls(tcp, { hostname, caCerts: options.caCerts });
   await conn.handshake();
   return conn;
-}
-
-async function writeAll(conn: Deno.Conn, b: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < b.length) off += await conn.write(b.subarray(off));
-}
-
-// Reads the 101 head, then hands the same buffer to the channel.
-class Reader {
-  #conn: Deno.Conn;
-  #buf = new Uint8Array(16 * 1024);
-  #start = 0;
-  #end = 0;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  async head(): Promise<ReturnType<typeof parseResponseHead>> {
-    for (;;) {
-      const he = findHeadEnd(this.#buf, 0, this.#end);
-      if (he >= 0) {
-        const head = parseResponseHead(this.#buf, 0, he, LIMITS);
-        this.#start = he;
-        return head;
-      }
-      if (this.#end === this.#buf.length) {
-        throw new Error("WebSocket handshake response too large");
-      }
-      const n = await this.#conn.read(this.#buf.subarray(this.#end));
-      if (n === null) {
-        throw new Error("Connection closed during the WebSocket handshake");
-      }
-      this.#end += n;
-    }
-  }
-
-  rest(): Uint8Array {
-    return this.#buf.slice(this.#start, this.#end);
-  }
-
-  transport(): WsTransport {
-    const conn = this.#conn;
-    const buf = this.#buf;
-    let closed = false;
-    return {
-      remoteAddr: (conn.remoteAddr as Deno.NetAddr).hostname ?? "",
-      async read() {
-        const n = await conn.read(buf);
-        return n === null ? null : buf.subarray(0, n);
-      },
-      write: (b) => writeAll(conn, b),
-      close() {
-        if (closed) return;
-        closed = true;
-        try {
-          conn.close();
-        } catch {
-          // already closed
-        }
-      },
-    };
-  }
 }

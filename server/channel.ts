@@ -2,26 +2,27 @@
 // becomes a WebSocket channel; any other request becomes an HTTP channel for
 // streaming (chunked) or long-polling (one complete response).
 
+import { ChannelBase, Done, Open } from "../_channel.ts";
 import type {
-  Channel,
   ChannelData,
   ChannelHandlers,
   ChannelMessage,
   CloseStatus,
 } from "../channel.ts";
 import { encodeChunk, LAST_CHUNK } from "../http1/chunked.ts";
+import { Framing, responseFraming } from "../http1/framing.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { encodeHead } from "../http1/serialize.ts";
-import { WriteQueue } from "../_queue.ts";
 import type { DeflateOptions } from "../ws/deflate.ts";
 import {
-  CONN,
-  type Connection,
+  linkOf,
+  type RequestLink,
+  type ServerLink,
   TAKEOVER,
   type TakeoverResponse,
-} from "./connection.ts";
+} from "./_link.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
-import { upgradeWebSocket } from "./websocket.ts";
+import { acceptWebSocket } from "./websocket.ts";
 
 const encoder = new TextEncoder();
 
@@ -72,15 +73,9 @@ export interface ChannelOptions {
   maxQueue?: number;
 }
 
-/** The hidden link a request map carries to its connection. */
-export interface ConnLink {
-  conn: Connection;
-  head: RequestHead;
-}
-
-/** Returns the connection behind a request map, or throws. */
-export function connOf(req: RingRequest): ConnLink {
-  const link = (req as unknown as Record<symbol, ConnLink | undefined>)[CONN];
+/** Returns the link behind a request map, or throws. */
+export function connOf(req: RingRequest): RequestLink {
+  const link = linkOf(req);
   if (link === undefined) {
     throw new TypeError(
       "asChannel needs the request map the server passed to the handler",
@@ -127,163 +122,132 @@ export function asChannel(
   const link = connOf(req);
   const res: TakeoverResponse = {
     status: 101,
-    [TAKEOVER]: (): Promise<boolean> => {
+    [TAKEOVER]: (conn: ServerLink): Promise<boolean> => {
       if (req.websocket) {
-        return upgradeWebSocket(
-          link.conn,
-          link.head.method,
-          req,
-          handlers,
-          options,
-        );
+        return acceptWebSocket(conn, link.head, req, handlers, options);
       }
-      return new HttpChannel(link, handlers, options).run();
+      return new HttpChannel(conn, link.head, handlers, options).run();
     },
   };
   return res;
 }
 
-const NOT_STARTED = 0, STREAMING = 1, DONE = 2;
-
 /** An HTTP response held open: long-poll or chunked stream. */
-class HttpChannel implements Channel {
+class HttpChannel extends ChannelBase {
   readonly isWebSocket = false;
-  readonly remoteAddr: string;
-  #c: Connection;
+  #c: ServerLink;
   #head: RequestHead;
-  #h: ChannelHandlers;
-  #q: WriteQueue;
-  #state = NOT_STARTED;
-  #open = true;
-  #chunked = false;
+  #started = false;
+  #framing: Framing = Framing.None;
   #keepAlive = false;
   #finished!: (more: boolean) => void;
   #result: Promise<boolean>;
 
   constructor(
-    link: ConnLink,
+    c: ServerLink,
+    head: RequestHead,
     handlers: ChannelHandlers,
     options: ChannelOptions,
   ) {
-    this.#c = link.conn;
-    this.#head = link.head;
-    this.#h = handlers;
-    this.remoteAddr = link.conn.remoteAddr;
-    this.#result = new Promise((r) => (this.#finished = r));
-    this.#q = new WriteQueue(
-      (b) => this.#c.write(b),
-      options.maxQueue ?? 16 * 1024 * 1024,
-      () => this.#end("client-close", false),
-      () => this.#call(() => handlers.onDrain?.(this)),
+    super(
+      c.remoteAddr,
+      handlers,
+      (b) => c.write(b),
+      options.maxQueue,
+      (err) => c.reportError(err, null),
     );
-  }
-
-  get isOpen(): boolean {
-    return this.#open;
-  }
-
-  get bufferedAmount(): number {
-    return this.#q.bufferedAmount;
-  }
-
-  drained(): Promise<void> {
-    return this.#q.drained();
-  }
-
-  ping(): boolean {
-    return false;
+    this.#c = c;
+    this.#head = head;
+    this.#result = new Promise((r) => (this.#finished = r));
   }
 
   /** Opens the channel and resolves when its response is over. */
   run(): Promise<boolean> {
-    this.#c.channel = this;
-    this.#call(() => this.#h.onOpen?.(this));
-    if (this.#open) this.#watch();
+    this.#c.adopt(this);
+    this.fire(this.handlers.onOpen);
+    if (this.state === Open) this.#watch();
     return this.#result;
   }
 
   // A peer that leaves while the response is open closes the channel.
   async #watch(): Promise<void> {
-    if (await this.#c.watchPeer(() => this.#open)) {
-      this.#end("client-close", false);
+    if (await this.#c.watchPeer(() => this.state === Open)) {
+      this.#end("client-close");
     }
   }
 
   send(data: ChannelData, closeAfterSend = true): boolean {
-    if (!this.#open) return false;
+    if (this.state !== Open) return false;
     const msg: ChannelMessage =
       typeof data === "string" || data instanceof Uint8Array
         ? { body: data }
         : data;
     const body = toBytes(msg.body);
-    const noBody = this.#head.method === "HEAD";
-    let out: Uint8Array;
-    if (this.#state === NOT_STARTED) {
-      out = this.#start(msg, body, closeAfterSend, noBody);
-    } else {
-      out = this.#chunked && !noBody ? encodeChunk(body, closeAfterSend) : body;
-    }
-    if (out.length > 0 && !this.#q.push(out)) {
-      this.#end("server-close", false);
+    const out = this.#started
+      ? this.#frame(body, closeAfterSend)
+      : this.#start(msg, body, closeAfterSend);
+    if (out.length > 0 && !this.queue.push(out)) {
+      this.#end("server-close");
       return false;
     }
     if (closeAfterSend) this.#complete();
     return true;
   }
 
-  #start(
-    msg: ChannelMessage,
-    body: Uint8Array,
-    last: boolean,
-    noBody: boolean,
-  ): Uint8Array {
+  // The first send: the response head, framed by what this send says (a
+  // whole response, or the start of a stream of unknown length), and its
+  // body.
+  #start(msg: ChannelMessage, body: Uint8Array, last: boolean): Uint8Array {
     const headers = msg.headers ??
       { "content-type": "text/html; charset=utf-8" };
-    const start = this.#c.startHead(this.#head, msg.status ?? 200, headers);
-    let h = start.text;
-    this.#keepAlive = start.keepAlive;
-    this.#state = STREAMING;
-    if (last) {
-      h += `Content-Length: ${body.length}\r\n\r\n`;
-      return noBody ? encodeHead(h) : joinBytes(encodeHead(h), body);
-    }
-    if (this.#head.http10) {
-      // HTTP/1.0 has no chunked coding: the stream ends when the socket does.
-      if (this.#keepAlive) {
-        h = h.replace("Connection: keep-alive\r\n", "Connection: close\r\n");
-      }
-      this.#keepAlive = false;
-    } else {
-      h += "Transfer-Encoding: chunked\r\n";
-      this.#chunked = true;
-    }
-    h += "\r\n";
-    if (noBody) return encodeHead(h);
-    return joinBytes(
-      encodeHead(h),
-      this.#chunked ? encodeChunk(body) : body,
+    const start = this.#c.responseHead(this.#head, msg.status ?? 200, headers);
+    const f = responseFraming(
+      this.#head,
+      msg.status ?? 200,
+      last ? body.length : -1,
+      -1,
+      start.keepAlive,
     );
+    this.#started = true;
+    this.#framing = f.framing;
+    this.#keepAlive = f.keepAlive;
+    const head = encodeHead(start.text + f.fields + "\r\n");
+    return joinBytes(head, this.#frame(body, last));
+  }
+
+  // Body bytes as the framing wants them: chunks, or as they are.
+  #frame(body: Uint8Array, last: boolean): Uint8Array {
+    switch (this.#framing) {
+      case Framing.None:
+        return EMPTY;
+      case Framing.Chunked:
+        return encodeChunk(body, last);
+      default:
+        return body;
+    }
   }
 
   // The response is complete: once written, the connection goes on.
   #complete(): void {
-    this.#state = DONE;
-    this.#open = false;
+    this.state = Done;
     const more = this.#keepAlive;
-    this.#q.drained().then(() => {
+    this.queue.drained().then(() => {
       this.#closed("server-close");
-      this.#finished(more && !this.#q.failed);
+      this.#finished(more && !this.queue.failed);
     });
   }
 
   close(): boolean {
-    if (!this.#open) return false;
-    if (this.#state === STREAMING && this.#chunked) {
-      this.#q.push(encoder.encode(LAST_CHUNK));
+    if (this.state !== Open) return false;
+    // A started response ends cleanly unless only the socket can end it.
+    if (this.#started && this.#framing !== Framing.Close) {
+      if (this.#framing === Framing.Chunked) {
+        this.queue.push(encoder.encode(LAST_CHUNK));
+      }
       this.#complete();
       return true;
     }
-    this.#end("server-close", false);
+    this.#end("server-close");
     return true;
   }
 
@@ -292,39 +256,33 @@ class HttpChannel implements Channel {
     this.close();
   }
 
-  #end(status: CloseStatus, more: boolean): void {
-    if (this.#state === DONE) return;
-    this.#state = DONE;
-    this.#open = false;
+  protected writeFailed(): void {
+    this.#end("client-close");
+  }
+
+  // Ends the channel without completing the response: the connection
+  // closes once what is queued is out (a close-delimited body ends with the
+  // socket; a departed peer fails the queue at once).
+  #end(status: CloseStatus): void {
+    if (this.state === Done) return;
+    this.state = Done;
     this.#closed(status);
-    if (more) {
-      this.#finished(true);
-      return;
-    }
-    // A close-delimited (HTTP/1.0) body ends with the socket: what is
-    // queued must go out first. (A departed peer fails the queue at once.)
-    this.#q.drained().then(() => {
-      this.#c.destroy();
+    this.queue.drained().then(() => {
+      this.#c.close();
       this.#finished(false);
     });
   }
 
   #closed(status: CloseStatus): void {
-    if (this.#c.channel === this) this.#c.channel = null;
-    this.#call(() => this.#h.onClose?.(this, status));
-  }
-
-  #call(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.#c.core.error(err, null);
-    }
+    this.#c.adopt(null);
+    this.reportClose(status);
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 function toBytes(body: string | Uint8Array | null | undefined): Uint8Array {
-  if (body === null || body === undefined) return new Uint8Array(0);
+  if (body === null || body === undefined) return EMPTY;
   return typeof body === "string" ? encoder.encode(body) : body;
 }
 
@@ -344,8 +302,7 @@ function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function requestSignal(req: RingRequest): AbortSignal {
   const { conn, head } = connOf(req);
   const ac = new AbortController();
-  const active = (): boolean => conn.current === head && !conn.closed;
-  conn.watchPeer(active).then((left) => {
+  conn.watchPeer(() => conn.responding(head)).then((left) => {
     if (left) {
       ac.abort(
         new DOMException("The client closed the connection", "AbortError"),

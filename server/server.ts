@@ -1,44 +1,21 @@
 // The listener: accepts connections, runs their loops, enforces timeouts
 // with one coarse sweep timer, and stops gracefully.
 
+import { isDisconnect } from "../_byteconn.ts";
 import { dateHeader } from "../http1/serialize.ts";
-import { ReadGate } from "./_gate.ts";
-import { HeadCache, ReplyCache } from "./_hot.ts";
-import { LinkedSet } from "./_linked.ts";
 import { delay, unrefInterval } from "../_timers.ts";
-import { REUSE_PORT_NEEDS, runWorkers, unstableNet } from "./workers.ts";
-import { Connection, type Core, isDisconnect, State } from "./connection.ts";
-import type { Handler, RingRequest, Server, ServerOptions } from "./types.ts";
-
-const DEFAULTS = {
-  ip: "0.0.0.0",
-  port: 8090,
-  maxBody: 8 * 1024 * 1024,
-  maxLine: 8192,
-  maxHeaderBytes: 64 * 1024,
-  serverHeader: "http-kit",
-  headerTimeout: 30_000,
-  idleTimeout: 60_000,
-  bodyTimeout: 60_000,
-  writeTimeout: 60_000,
-  queueSize: 20_480,
-  maxConnections: 50_000,
-};
-
-function defaultError(err: unknown, req: RingRequest | null): void {
-  const where = req ? ` (${req.requestMethod.toUpperCase()} ${req.uri})` : "";
-  console.error(`httpkit: error${where}:`, err);
-}
-
-function positive(name: string, v: number | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== "number" || !(v > 0)) {
-    throw new RangeError(
-      `Option ${name} must be a positive number: received ${v}`,
-    );
-  }
-  return v;
-}
+import { type Core, State } from "./_core.ts";
+import {
+  checkListenOptions,
+  coreOf,
+  listen,
+  maxConnectionsOf,
+  type Timeouts,
+  timeoutsOf,
+} from "./_settings.ts";
+import { Connection } from "./connection.ts";
+import { runWorkers } from "./workers.ts";
+import type { Handler, Server, ServerOptions } from "./types.ts";
 
 /**
  * Starts an HTTP/1.1 server that calls a Ring-style handler for every
@@ -75,131 +52,24 @@ export function runServer(
       "With workers the handler must be a module URL (its default export is the handler)",
     );
   }
-  if (typeof handler !== "function") {
-    throw new TypeError(
-      `Handler must be a function: received ${typeof handler}`,
-    );
-  }
-  const o = { ...DEFAULTS, ...options };
-  if (
-    o.serverHeader !== null &&
-    !/^[\x21-\x7e][\x20-\x7e]*$/.test(String(o.serverHeader))
-  ) {
-    throw new TypeError(
-      `Invalid serverHeader: ${JSON.stringify(o.serverHeader)}`,
-    );
-  }
-  const proxyProtocol = options.proxyProtocol ?? "disable";
-  if (!["disable", "optional", "enable"].includes(proxyProtocol)) {
-    throw new TypeError(
-      `proxyProtocol must be "disable", "optional" or "enable": received ${
-        JSON.stringify(proxyProtocol)
-      }`,
-    );
-  }
-  const timeouts = {
-    header: positive(
-      "headerTimeout",
-      options.headerTimeout,
-      DEFAULTS.headerTimeout,
-    ),
-    idle: positive("idleTimeout", options.idleTimeout, DEFAULTS.idleTimeout),
-    body: positive("bodyTimeout", options.bodyTimeout, DEFAULTS.bodyTimeout),
-    write: positive(
-      "writeTimeout",
-      options.writeTimeout,
-      DEFAULTS.writeTimeout,
-    ),
-  };
-  const limits = {
-    maxLine: positive("maxLine", options.maxLine, DEFAULTS.maxLine),
-    maxHeaderBytes: positive(
-      "maxHeaderBytes",
-      options.maxHeaderBytes,
-      DEFAULTS.maxHeaderBytes,
-    ),
-  };
-  const maxBody = positive("maxBody", options.maxBody, DEFAULTS.maxBody);
-  const queueSize = positive(
-    "queueSize",
-    options.queueSize,
-    DEFAULTS.queueSize,
+  checkListenOptions(options);
+  const timeouts = timeoutsOf(options);
+  const maxConnections = maxConnectionsOf(options);
+  const core = coreOf(handler, options);
+  const bound = listen(options);
+  core.port = bound.port;
+  core.hostname = bound.hostname;
+  core.scheme = bound.scheme;
+  return new ServerImpl(
+    bound.listener,
+    core,
+    timeouts,
+    maxConnections,
+    options,
   );
-  const maxConnections = positive(
-    "maxConnections",
-    options.maxConnections,
-    DEFAULTS.maxConnections,
-  );
-  const trust = options.trustProxy === true ? 1 : options.trustProxy || 0;
-  const { listener, hostname, port, scheme } = listen(o);
-  const core: Core = {
-    handler,
-    limits,
-    maxBody,
-    serverLine: o.serverHeader === null ? "" : `Server: ${o.serverHeader}\r\n`,
-    port,
-    hostname,
-    scheme,
-    gate: new ReadGate(),
-    heads: new HeadCache(),
-    replies: new ReplyCache(),
-    now: performance.now(),
-    date: dateHeader(),
-    stopping: false,
-    conns: new LinkedSet(),
-    loops: 0,
-    loopsDone: null,
-    proxyProtocol,
-    trustProxy: trust,
-    queueSize,
-    pending: 0,
-    error: options.errorLogger ?? defaultError,
-    warn: options.warnLogger ?? (() => {}),
-  };
-  return new ServerImpl(listener, core, timeouts, maxConnections, options);
 }
 
-/** A bound listener of any kind, with what the request maps report. */
-interface Bound {
-  listener: Deno.Listener;
-  hostname: string;
-  port: number;
-  scheme: "http" | "https";
-}
-
-// TCP, TLS (cert + key) or a Unix socket, all bound before runServer returns.
-function listen(o: ServerOptions & { ip: string; port: number }): Bound {
-  if (o.unixSocket !== undefined) {
-    const listener = Deno.listen({ transport: "unix", path: o.unixSocket });
-    return { listener, hostname: "localhost", port: 0, scheme: "http" };
-  }
-  if ((o.cert === undefined) !== (o.key === undefined)) {
-    throw new TypeError("TLS needs both cert and key");
-  }
-  if (o.reusePort && !unstableNet()) throw new Error(REUSE_PORT_NEEDS);
-  const base = {
-    hostname: o.ip,
-    port: o.port ?? DEFAULTS.port,
-    ...(o.reusePort ? { reusePort: true } : {}),
-  };
-  const listener = o.cert !== undefined
-    ? Deno.listenTls({
-      ...base,
-      cert: o.cert,
-      key: o.key!,
-      alpnProtocols: ["http/1.1"],
-    })
-    : Deno.listen({ ...base, transport: "tcp" });
-  const addr = listener.addr as Deno.NetAddr;
-  return {
-    listener,
-    hostname: addr.hostname,
-    port: addr.port,
-    scheme: o.cert !== undefined ? "https" : "http",
-  };
-}
-
-const BUSY = new TextEncoder().encode(
+const TOO_MANY_CONNECTIONS = new TextEncoder().encode(
   "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\n" +
     "Content-Type: text/plain\r\nContent-Length: 27\r\n\r\nToo many open connections.\n",
 );
@@ -215,7 +85,7 @@ function turnAway(conn: Deno.Conn, core: Core): void {
   const give = delay(1000);
   const read = conn.read(new Uint8Array(4096)).catch(() => null);
   Promise.race([read, give.promise])
-    .then(() => conn.write(BUSY))
+    .then(() => conn.write(TOO_MANY_CONNECTIONS))
     .catch(() => {})
     .finally(() => {
       give.cancel();
@@ -225,13 +95,6 @@ function turnAway(conn: Deno.Conn, core: Core): void {
         // already closed
       }
     });
-}
-
-interface Timeouts {
-  header: number;
-  idle: number;
-  body: number;
-  write: number;
 }
 
 class ServerImpl implements Server {
@@ -245,6 +108,7 @@ class ServerImpl implements Server {
   #maxConnections: number;
   #timeouts: Timeouts;
   #sweep: number;
+  #period: number;
   #accepting: Promise<void>;
   #done!: () => void;
   #stopping: Promise<void> | null = null;
@@ -272,10 +136,8 @@ class ServerImpl implements Server {
       timeouts.body,
       timeouts.write,
     );
-    this.#sweep = unrefInterval(
-      () => this.#expire(),
-      Math.min(500, Math.max(10, min / 4)),
-    );
+    this.#period = Math.min(500, Math.max(10, min / 4));
+    this.#sweep = unrefInterval(() => this.#expire(), this.#period);
     this.#accepting = this.#accept();
     options.signal?.addEventListener("abort", () => this.stop(), {
       once: true,
@@ -320,48 +182,41 @@ class ServerImpl implements Server {
     }
   }
 
-  // Closes connections whose state outlived its timeout.
+  // Closes connections whose state outlived its timeout. A connection is
+  // stamped with the coarse clock, which may be up to one period old at the
+  // stamp: the period is added so that no timeout ever fires early.
   #expire(): void {
     const core = this.#core;
     const now = (core.now = performance.now());
     core.date = dateHeader();
     const t = this.#timeouts;
+    const slack = this.#period;
     for (const c of core.conns) {
-      const age = now - c.since;
+      const age = now - c.since - slack;
       switch (c.state) {
         case State.Idle:
-          if (age > t.idle) c.destroy();
+          if (age > t.idle) c.close();
           break;
         case State.Head:
-          if (age > t.header) this.#timeout(c, c.start === c.end);
+          if (age > t.header) c.timeout();
           break;
         case State.Body:
-          if (age > t.body) this.#timeout(c, false);
+          if (age > t.body) c.timeout();
           break;
         case State.Write:
-          if (age > t.write) c.destroy();
+          if (age > t.write) c.close();
           break;
       }
     }
   }
 
-  // A request that did not arrive in time gets 408; a silent connection is
-  // just closed.
-  #timeout(c: Connection, silent: boolean): void {
-    if (silent) {
-      c.destroy();
-      return;
-    }
-    c.state = State.Write;
-    c.since = this.#core.now;
-    c.sendError(408, "Request timeout").catch(() => {}).finally(() =>
-      c.destroy()
-    );
-  }
-
   stop(options: { timeout?: number } = {}): Promise<void> {
     this.#stopping ??= this.#stop(options.timeout ?? 100);
     return this.#stopping;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
   }
 
   ref(): void {
@@ -389,14 +244,14 @@ class ServerImpl implements Server {
         if (
           c.state === State.Idle ||
           (c.state === State.Head && c.start === c.end)
-        ) c.destroy();
+        ) c.close();
       }
       if (core.conns.size === 0 || performance.now() >= deadline) break;
       await new Promise((r) =>
         setTimeout(r, Math.min(10, Math.max(1, deadline - performance.now())))
       );
     }
-    for (const c of core.conns) c.destroy();
+    for (const c of core.conns) c.close();
     // Sockets are closed by now, so only a handler that never settles can
     // keep a loop alive: wait a little, not another timeout.
     const grace = delay(100);

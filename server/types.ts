@@ -172,6 +172,11 @@ export interface ServerOptions {
   maxLine?: number;
   /** Largest request head; larger gets 431. Default 64 KiB. */
   maxHeaderBytes?: number;
+  /**
+   * Largest WebSocket message in bytes, for every channel of this server
+   * (a channel's own `maxWs` wins); larger closes with 1009. Default 4 MiB.
+   */
+  maxWs?: number;
   /** `Server` header value; `null` leaves it out. Default `"http-kit"`. */
   serverHeader?: string | null;
   /** A request head must arrive within this many ms, else 408. Default 30000. */
@@ -250,7 +255,7 @@ export interface ServerOptions {
  * console.assert(server.status === "stopped");
  * ```
  */
-export interface Server {
+export interface Server extends AsyncDisposable {
   /** The bound port (useful with `port: 0`). */
   readonly port: number;
   /** The bound address. */
@@ -274,4 +279,6 @@ export interface Server {
   ref(): void;
   /** Lets the process exit even though the server still listens. */
   unref(): void;
+  /** Stops the server as `stop()` does (for `await using`). */
+  [Symbol.asyncDispose](): Promise<void>;
 }

@@ -5,10 +5,11 @@
 import type { ChannelHandlers } from "../channel.ts";
 import { encodeHead, statusLine } from "../http1/serialize.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
-import { WsChannel, type WsTransport } from "../ws/channel.ts";
+import type { RequestHead } from "../http1/head.ts";
+import { WsChannel } from "../ws/channel.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
 import type { DeflateOptions } from "../ws/deflate.ts";
-import type { Connection } from "./connection.ts";
+import type { ServerLink } from "./_link.ts";
 import type { RingRequest } from "./types.ts";
 
 /** Limits and negotiation settings of a WebSocket upgrade. */
@@ -19,8 +20,6 @@ export interface UpgradeOptions {
   maxQueue?: number;
   headers?: Record<string, string>;
 }
-
-const MAX_READ = 64 * 1024;
 
 /**
  * permessage-deflate as the server offers it by default: no context
@@ -36,18 +35,19 @@ const SERVER_DEFLATE: DeflateOptions = {
 };
 
 /**
- * Upgrades the connection and serves the channel until it closes.
+ * Accepts a WebSocket upgrade on a server connection and serves the
+ * channel until it closes.
  *
  * @returns `false`: the connection is never handed back to HTTP.
  */
-export async function upgradeWebSocket(
-  c: Connection,
-  method: string,
+export async function acceptWebSocket(
+  c: ServerLink,
+  head: RequestHead,
   req: RingRequest,
   handlers: ChannelHandlers,
   options: UpgradeOptions,
 ): Promise<boolean> {
-  const r = checkUpgrade(method, req.protocol, req.headers, {
+  const r = checkUpgrade(head.method, req.protocol, req.headers, {
     protocols: options.protocols,
     deflate: options.deflate === false ? false : {
       ...SERVER_DEFLATE,
@@ -58,7 +58,7 @@ export async function upgradeWebSocket(
     try {
       handlers.onHandshakeError?.(r.status, r.reason);
     } catch (err) {
-      c.core.error(err, req);
+      c.reportError(err, req);
     }
     await c.sendError(r.status, r.reason, r.headers);
     return false;
@@ -72,7 +72,7 @@ export async function upgradeWebSocket(
   for (const name in options.headers) {
     const value = options.headers[name];
     if (!isToken(name) || !isFieldValue(value)) {
-      c.core.error(
+      c.reportError(
         new TypeError(`Invalid 101 header ${JSON.stringify(name)}`),
         req,
       );
@@ -81,68 +81,27 @@ export async function upgradeWebSocket(
     h += `${name}: ${value}\r\n`;
   }
   await c.write(encodeHead(h + "\r\n"));
-  const initial = c.buf.slice(c.start, c.end);
-  c.start = c.end;
-  const ch = new WsChannel(transport(c), handlers, {
+  const socket = c.detach();
+  const ch = new WsChannel(socket, handlers, {
     role: "server",
-    maxWs: options.maxWs,
+    maxWs: options.maxWs ?? c.maxWs,
     maxQueue: options.maxQueue,
     deflate: r.deflate,
     protocol: r.protocol,
     extensions: r.extensions,
+    remoteAddr: c.remoteAddr,
+    onError: (err) => c.reportError(err, null),
   });
-  c.channel = ch;
-  c.detached = true;
-  c.current = null;
-  serve(c, ch, initial);
+  c.adopt(ch);
+  serve(c, ch);
   return false;
 }
 
 // The channel's own loop, apart from the request that upgraded: it keeps
 // only the connection and the channel alive.
-function serve(c: Connection, ch: WsChannel, initial: Uint8Array): void {
-  ch.run(initial).catch((err) => c.core.error(err, null)).finally(() => {
-    c.channel = null;
-    c.destroy();
+function serve(c: ServerLink, ch: WsChannel): void {
+  ch.run().catch((err) => c.reportError(err, null)).finally(() => {
+    c.adopt(null);
+    c.close();
   });
-}
-
-// Reads go into the connection's own buffer; it doubles while reads fill it,
-// so large messages need few reads. The channel may keep a chunk (large
-// messages are handed out as views of it): the next read then goes into a
-// new buffer.
-function transport(c: Connection): WsTransport {
-  // The buffer the last chunk came from, and whether the channel keeps it.
-  let last: Uint8Array | null = null;
-  let kept = false;
-  return {
-    remoteAddr: c.remoteAddr,
-    keep() {
-      kept = true;
-    },
-    async read() {
-      if (kept) {
-        kept = false;
-        if (c.buf === last) c.buf = new Uint8Array(c.buf.length);
-      }
-      c.start = c.end = 0;
-      const n = await c.readMore();
-      if (n === null) return null;
-      last = c.buf;
-      const chunk = c.buf.subarray(c.start, c.end);
-      // The next read gets a new buffer (this one stays with `chunk`):
-      // twice as big while reads fill it, small again once the peer is
-      // quiet, so an idle WebSocket does not keep a 64 KiB buffer.
-      if (n === c.buf.length && c.buf.length < MAX_READ) {
-        c.buf = new Uint8Array(c.buf.length * 2);
-        c.start = c.end = 0;
-      } else if (n < 256 && c.buf.length > 4096) {
-        c.buf = new Uint8Array(1024);
-        c.start = c.end = 0;
-      }
-      return chunk;
-    },
-    write: (b) => c.write(b),
-    close: () => c.destroy(),
-  };
 }

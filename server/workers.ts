@@ -19,8 +19,6 @@ export function unstableNet(): boolean {
 export interface WorkerStart {
   module: string;
   options: ServerOptions;
-  /** The module exports a fetch handler (for `serve`), not a Ring one. */
-  fetch: boolean;
 }
 
 /** Messages from a worker. */
@@ -37,11 +35,19 @@ const CLONE_DROP = [
   "workers",
 ] as const;
 
-/** Starts `options.workers` workers serving the handler module. */
+/** The worker script that serves a Ring handler module. */
+const RING_WORKER = new URL("./_worker.ts", import.meta.url);
+
+/**
+ * Starts `options.workers` workers serving the handler module.
+ *
+ * @param script The worker script: the Ring one by default; the Fetch
+ * adapter passes its own, which loads a fetch handler.
+ */
 export function runWorkers(
   handler: string | URL,
   options: ServerOptions,
-  fetch = false,
+  script: URL = RING_WORKER,
 ): Server {
   const n = options.workers ?? 1;
   if (!Number.isInteger(n) || n < 1) {
@@ -61,7 +67,7 @@ export function runWorkers(
   const port = pickPort(hostname, options.port ?? 8090);
   const cloned: ServerOptions = { ...options, port, reusePort: true };
   for (const k of CLONE_DROP) delete cloned[k];
-  return new WorkerServer(module, cloned, n, hostname, port, options, fetch);
+  return new WorkerServer(module, cloned, n, hostname, port, options, script);
 }
 
 // Port 0 must become one real port that every worker binds.
@@ -91,15 +97,13 @@ class WorkerServer implements Server {
     hostname: string,
     port: number,
     original: ServerOptions,
-    fetch: boolean,
+    script: URL,
   ) {
     this.port = port;
     this.hostname = hostname;
     this.finished = new Promise((r) => (this.#done = r));
     for (let i = 0; i < n; i++) {
-      const w = new Worker(new URL("./_worker.ts", import.meta.url), {
-        type: "module",
-      });
+      const w = new Worker(script, { type: "module" });
       this.#workers.push(w);
       this.#listening.push(
         new Promise((resolve, reject) => {
@@ -115,7 +119,7 @@ class WorkerServer implements Server {
           });
         }),
       );
-      w.postMessage({ module, options, fetch } satisfies WorkerStart);
+      w.postMessage({ module, options } satisfies WorkerStart);
     }
     this.ready = Promise.all(this.#listening).then(() => {
       original.onListen?.({ hostname, port });
@@ -130,6 +134,10 @@ class WorkerServer implements Server {
   ref(): void {}
 
   unref(): void {}
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
 
   stop(options: { timeout?: number } = {}): Promise<void> {
     this.#stopping ??= this.#stop(options.timeout ?? 100);

@@ -1,44 +1,29 @@
-// The WebSocket channel: drives the sans-IO codec over any transport (a
-// server connection after the 101, or a client socket), with the same
-// Channel vocabulary as HTTP channels.
+// The WebSocket channel: drives the sans-IO codec over a socket (a server
+// connection after the 101, or a client socket), with the same Channel
+// vocabulary and lifecycle as HTTP channels.
 
+import type { ByteConn } from "../_byteconn.ts";
+import { describe } from "../_describe.ts";
 import {
-  type Channel,
-  type ChannelData,
-  type ChannelHandlers,
-  type CloseStatus,
-  closeStatus,
-} from "../channel.ts";
-import { WriteQueue } from "../_queue.ts";
+  ChannelBase,
+  Closing,
+  Done,
+  type ErrorSink,
+  Open,
+} from "../_channel.ts";
+import { type ChannelData, type CloseStatus, closeStatus } from "../channel.ts";
+import type { ChannelHandlers } from "../channel.ts";
 import {
   OP_BINARY,
   OP_TEXT,
   WsDecoder,
   WsEncoder,
   type WsEvent,
-  WsProtocolError,
 } from "./codec.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
+import { WsProtocolError } from "./errors.ts";
 
 const encoder = new TextEncoder();
-
-/** What a WebSocket channel runs over. */
-export interface WsTransport {
-  /** Next bytes from the peer (valid until the next call), or null at EOF. */
-  read(): Promise<Uint8Array | null>;
-  /**
-   * Optional: the caller keeps the bytes the last `read` returned, so the
-   * next read must go into new memory. A transport that has it lets the
-   * channel hand out large messages without copying them.
-   */
-  keep?(): void;
-  /** Writes all of `b`. */
-  write(b: Uint8Array): Promise<void>;
-  /** Closes the socket. */
-  close(): void;
-  /** The peer's address. */
-  remoteAddr: string;
-}
 
 /** Settings of one WebSocket channel. */
 export interface WsChannelOptions {
@@ -55,44 +40,49 @@ export interface WsChannelOptions {
   protocol?: string | null;
   /** The negotiated Sec-WebSocket-Extensions value, or null. */
   extensions?: string | null;
+  /** The peer's address. */
+  remoteAddr: string;
+  /** Gets errors thrown by the channel's callbacks. */
+  onError: ErrorSink;
 }
 
 /** A WebSocket connection as a {@linkcode Channel}. */
-export class WsChannel implements Channel {
+export class WsChannel extends ChannelBase {
   readonly isWebSocket = true;
-  readonly remoteAddr: string;
   /** The negotiated subprotocol, or null. */
   readonly protocol: string | null;
   /** The negotiated extensions (permessage-deflate parameters), or null. */
   readonly extensions: string | null;
-  #t: WsTransport;
-  #h: ChannelHandlers;
+  #socket: ByteConn;
   #dec: WsDecoder;
   #enc: WsEncoder;
-  #q: WriteQueue;
   #role: "server" | "client";
   #deflate: PerMessageDeflate | null;
   #closeTimeout: number;
-  // open: both ways; closing: our close frame is out; done: onClose called.
-  #state: "open" | "closing" | "done" = "open";
   #timer = 0;
   #ended!: () => void;
   readonly #endedP: Promise<void>;
 
   /**
-   * @param transport The socket to run over.
+   * @param socket The socket to run over; bytes already in its buffer (those
+   * that came with the handshake) are read first.
    * @param handlers Channel callbacks.
-   * @param options Role, limits and compression.
+   * @param options Role, limits, compression and the error logger.
    */
   constructor(
-    transport: WsTransport,
+    socket: ByteConn,
     handlers: ChannelHandlers,
     options: WsChannelOptions,
   ) {
-    this.#t = transport;
-    this.#h = handlers;
+    super(
+      options.remoteAddr,
+      handlers,
+      (b) => socket.write(b),
+      options.maxQueue,
+      options.onError,
+    );
+    this.#socket = socket;
     this.#role = options.role;
-    this.remoteAddr = transport.remoteAddr;
     this.protocol = options.protocol ?? null;
     this.extensions = options.extensions ?? null;
     this.#deflate = options.deflate ?? null;
@@ -103,30 +93,12 @@ export class WsChannel implements Channel {
       deflate: this.#deflate,
     });
     this.#enc = new WsEncoder({ role: options.role, deflate: this.#deflate });
-    this.#q = new WriteQueue(
-      (b) => transport.write(b),
-      options.maxQueue ?? 16 * 1024 * 1024,
-      () => this.#finish("going-away", 1006),
-      () => this.#call(() => handlers.onDrain?.(this)),
-    );
     this.#endedP = new Promise((r) => (this.#ended = r));
-  }
-
-  get isOpen(): boolean {
-    return this.#state === "open";
-  }
-
-  get bufferedAmount(): number {
-    return this.#q.bufferedAmount;
-  }
-
-  drained(): Promise<void> {
-    return this.#q.drained();
   }
 
   /** `true` once the channel has closed. */
   get isDone(): boolean {
-    return this.#state === "done";
+    return this.state === Done;
   }
 
   /** Resolves when the channel has closed and its socket is closed. */
@@ -135,24 +107,24 @@ export class WsChannel implements Channel {
   }
 
   /**
-   * Runs the channel: calls `onOpen`, feeds `initial` bytes (those that came
-   * with the handshake) and then everything the peer sends, until close.
+   * Runs the channel: calls `onOpen`, then feeds everything the peer sends
+   * until close.
    */
-  async run(initial: Uint8Array | null = null): Promise<void> {
-    this.#call(() => this.#h.onOpen?.(this));
-    if (initial !== null && initial.length > 0) this.#feed(initial);
-    while (this.#state !== "done") {
+  async run(): Promise<void> {
+    this.fire(this.handlers.onOpen);
+    const socket = this.#socket;
+    while (this.state !== Done) {
       let chunk: Uint8Array | null;
       try {
-        chunk = await this.#t.read();
+        chunk = await socket.readChunk();
       } catch {
         chunk = null;
       }
-      if (this.isDone) break;
+      if (this.state === Done) break;
       if (chunk === null) {
         // The peer left without a close handshake.
         this.#finish(
-          this.#state === "closing" ? this.#localStatus() : "going-away",
+          this.state === Closing ? this.#localStatus() : "going-away",
           1006,
         );
         break;
@@ -165,9 +137,8 @@ export class WsChannel implements Channel {
   #feed(chunk: Uint8Array): void {
     let events: WsEvent[];
     try {
-      const t = this.#t;
-      events = this.#dec.push(chunk, t.keep !== undefined);
-      if (this.#dec.retained) t.keep!();
+      events = this.#dec.push(chunk, true);
+      if (this.#dec.retained) this.#socket.keep();
     } catch (err) {
       const code = err instanceof WsProtocolError ? err.code : 1011;
       const reason = err instanceof Error ? err.message : "";
@@ -176,7 +147,7 @@ export class WsChannel implements Channel {
       return;
     }
     for (const ev of events) {
-      if (this.#state === "done") return;
+      if (this.state === Done) return;
       this.#event(ev);
     }
   }
@@ -185,16 +156,14 @@ export class WsChannel implements Channel {
     switch (ev.type) {
       case "text":
       case "binary":
-        if (this.#state === "open") {
-          this.#call(() => this.#h.onReceive?.(this, ev.data));
-        }
+        if (this.state === Open) this.fire(this.handlers.onReceive, ev.data);
         break;
       case "ping":
-        if (this.#state === "open") this.#q.push(this.#enc.pong(ev.data));
-        this.#call(() => this.#h.onPing?.(this, ev.data));
+        if (this.state === Open) this.queue.push(this.#enc.pong(ev.data));
+        this.fire(this.handlers.onPing, ev.data);
         break;
       case "pong":
-        this.#call(() => this.#h.onPong?.(this, ev.data));
+        this.fire(this.handlers.onPong, ev.data);
         break;
       case "close":
         this.#peerClose(ev.code, ev.reason);
@@ -204,7 +173,7 @@ export class WsChannel implements Channel {
 
   // The peer closed: echo its code (unless ours is already out), then end.
   #peerClose(code: number, reason: string): void {
-    if (this.#state === "open") {
+    if (this.state === Open) {
       this.#sendClose(code === 1005 ? 0 : code, "");
       this.#finish(closeStatus(code), code, reason);
     } else {
@@ -216,14 +185,31 @@ export class WsChannel implements Channel {
     return this.#role === "server" ? "server-close" : "client-close";
   }
 
+  /**
+   * Sends a text (string) or binary (bytes) message; a `{ body }` map (as
+   * HTTP channels take) sends its body.
+   *
+   * @throws {TypeError} For anything else: a WebSocket message is text or
+   * bytes (an object is not sent as JSON, nor as an empty frame).
+   */
   send(data: ChannelData, closeAfterSend = false): boolean {
-    if (this.#state !== "open") return false;
-    const body = typeof data === "string" || data instanceof Uint8Array
-      ? data
-      : data.body ?? "";
-    const queued = typeof body === "string"
-      ? this.#enc.frame(OP_TEXT, encoder.encode(body), this.#queueFrame)
-      : this.#enc.frame(OP_BINARY, body, this.#queueFrame);
+    const map = typeof data === "object" && data !== null &&
+      !(data instanceof Uint8Array);
+    const body: unknown = map ? data.body : data;
+    let queued: boolean;
+    if (typeof body === "string") {
+      if (this.state !== Open) return false;
+      queued = this.#enc.frame(OP_TEXT, encoder.encode(body), this.#queueFrame);
+    } else if (body instanceof Uint8Array) {
+      if (this.state !== Open) return false;
+      queued = this.#enc.frame(OP_BINARY, body, this.#queueFrame);
+    } else {
+      throw new TypeError(
+        `A WebSocket message must be a string or a Uint8Array: received ${
+          map ? `a map whose body is ${describe(body)}` : describe(data)
+        }`,
+      );
+    }
     if (!queued) {
       // A peer that does not read must not grow our memory without bound.
       this.#sendClose(1008, "Send queue overflow", true);
@@ -236,21 +222,21 @@ export class WsChannel implements Channel {
 
   // Frames are copied into the queue, so a sender may reuse its buffer.
   #queueFrame = (head: Uint8Array, body: Uint8Array): boolean =>
-    this.#q.pushCopy(head, body);
+    this.queue.pushCopy(head, body);
 
-  ping(data: string | Uint8Array = new Uint8Array(0)): boolean {
-    if (this.#state !== "open") return false;
+  override ping(data: string | Uint8Array = new Uint8Array(0)): boolean {
+    if (this.state !== Open) return false;
     const b = typeof data === "string" ? encoder.encode(data) : data;
     if (b.length > 125) {
       throw new RangeError(`Ping payload over 125 bytes: ${b.length}`);
     }
-    return this.#q.push(this.#enc.ping(b));
+    return this.queue.push(this.#enc.ping(b));
   }
 
   close(code = 1000, reason = ""): boolean {
-    if (this.#state !== "open") return false;
+    if (this.state !== Open) return false;
     this.#sendClose(code, reason);
-    this.#state = "closing";
+    this.state = Closing;
     // Wait for the peer's close frame, but not forever.
     this.#timer = setTimeout(
       () => this.#finish(this.#localStatus(), code),
@@ -264,8 +250,12 @@ export class WsChannel implements Channel {
     this.close(1001, "Server stopping");
   }
 
+  protected writeFailed(): void {
+    this.#finish("going-away", 1006);
+  }
+
   #sendClose(code: number, reason: string, force = false): void {
-    if (this.#state !== "open") return;
+    if (this.state !== Open) return;
     let frame: Uint8Array;
     try {
       frame = this.#enc.close(
@@ -277,31 +267,23 @@ export class WsChannel implements Channel {
     }
     // Past the limit (force) the close frame still queues behind the frame
     // being written: writing it directly would cut into that frame.
-    this.#q.push(frame, force);
+    this.queue.push(frame, force);
   }
 
   // Ends the channel once: onClose, then the socket closes after what is
   // queued (the close frame) has gone out.
   #finish(status: CloseStatus, code: number, reason = ""): void {
-    if (this.#state === "done") return;
-    this.#state = "done";
+    if (this.state === Done) return;
+    this.state = Done;
     if (this.#timer !== 0) clearTimeout(this.#timer);
     this.#deflate?.close();
-    this.#call(() => this.#h.onClose?.(this, status, code, reason));
-    const t = this.#t;
-    const grace = setTimeout(() => t.close(), 1000) as unknown as number;
-    this.#q.drained().then(() => {
+    this.reportClose(status, code, reason);
+    const socket = this.#socket;
+    const grace = setTimeout(() => socket.close(), 1000) as unknown as number;
+    this.queue.drained().then(() => {
       clearTimeout(grace);
-      t.close();
+      socket.close();
       this.#ended();
     });
-  }
-
-  #call(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      console.error("httpkit: channel callback failed:", err);
-    }
   }
 }

@@ -21,7 +21,10 @@
  */
 
 import type { PerMessageDeflate } from "./deflate.ts";
+import { WsProtocolError } from "./errors.ts";
 import { concat } from "../_bytes.ts";
+
+export { WsProtocolError };
 
 /**
  * Opcode of a continuation frame.
@@ -84,41 +87,6 @@ export const OP_PING = 9;
  * ```
  */
 export const OP_PONG = 10;
-
-/**
- * A violation of RFC 6455 (or RFC 7692) by the peer, or a limit it broke.
- *
- * `code` is the close code to send back before closing the connection:
- * 1002 (protocol error), 1007 (invalid payload data) or 1009 (message too
- * big).
- *
- * @example Catching a protocol error
- * ```ts
- * import assert from "node:assert/strict";
- * const decoder = new WsDecoder({ role: "server" });
- * // An unmasked text frame sent to a server.
- * assert.throws(
- *   () => decoder.push(new Uint8Array([0x81, 0x00])),
- *   (e) => e instanceof WsProtocolError && e.code === 1002,
- * );
- * ```
- */
-export class WsProtocolError extends Error {
-  /** The close code that answers this error. */
-  readonly code: number;
-
-  /**
-   * Creates an error with the close code that answers it.
-   *
-   * @param code The close code to send to the peer.
-   * @param message What went wrong.
-   */
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = "WsProtocolError";
-    this.code = code;
-  }
-}
 
 /**
  * One thing decoded from the wire: a whole data message (reassembled and

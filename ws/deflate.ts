@@ -35,7 +35,7 @@
  */
 
 import zlib from "node:zlib";
-import { WsProtocolError } from "./codec.ts";
+import { WsProtocolError } from "./errors.ts";
 import { concat } from "../_bytes.ts";
 
 /**

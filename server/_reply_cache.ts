@@ -1,53 +1,14 @@
-// Servers see the same request head and send the same response many times in
-// a row (health checks, polling, fixed JSON, load balancers, benchmarks).
-// Parsing such a head again, or serialising and encoding such a response
-// again, costs more than the rest of a small request together, so each server
-// keeps the last one of each. Both caches are exact: a head is reused only for
-// identical bytes, a response only for equal status, headers, body, Date and
-// connection handling.
+// Servers send the same response many times in a row (health checks,
+// polling, fixed JSON, load balancers, benchmarks). Serialising and encoding
+// such a response again costs more than the rest of a small request together,
+// so each server keeps the last one. The cache is exact: a response is reused
+// only for equal status, headers, body, Date and connection handling. (The
+// request side's twin is http1/memo.ts.)
 
-import type { RequestHead } from "../http1/head.ts";
 import type { RingResponse } from "./types.ts";
 
-/** Heads longer than this are parsed every time. */
-const MAX_HEAD = 1024;
 /** Responses longer than this (as text) are built every time. */
 export const MAX_REPLY = 4096;
-
-/** The last request head parsed, reused for a byte-identical head. */
-export class HeadCache {
-  #bytes: Uint8Array = new Uint8Array(MAX_HEAD);
-  #length = -1;
-  #head: RequestHead | null = null;
-
-  /**
-   * A fresh copy of the cached head when the bytes from `start` (up to
-   * `end`, what has arrived) begin with the same head. Its `headEnd` tells
-   * where it ends: the cached bytes end at their first blank line, so no
-   * search for the end of the head is needed.
-   */
-  get(b: Uint8Array, start: number, end: number): RequestHead | null {
-    const head = this.#head;
-    const length = this.#length;
-    if (head === null || end - start < length) return null;
-    const k = this.#bytes;
-    // Back to front: two heads of the same length most often differ late
-    // (a header value) or in the path, which the front loop would reach last.
-    for (let i = length - 1; i >= 0; i--) {
-      if (k[i] !== b[start + i]) return null;
-    }
-    // The handler may change its request's headers; it gets its own map.
-    return { ...head, headers: { ...head.headers }, headEnd: start + length };
-  }
-
-  /** Keeps `head`, parsed from `b[start, end)`. */
-  set(b: Uint8Array, start: number, end: number, head: RequestHead): void {
-    if (end - start > MAX_HEAD) return;
-    this.#bytes.set(b.subarray(start, end));
-    this.#length = end - start;
-    this.#head = { ...head, headers: { ...head.headers } };
-  }
-}
 
 /** What, besides the response map, shapes the bytes of a response. */
 export const Variant = { Head: 1, KeepAlive: 2, Http10: 4 } as const;

@@ -1,0 +1,219 @@
+// The one socket helper under every connection: the server's, the client's
+// and both ends of a WebSocket. It owns the read buffer (grown on demand,
+// compacted, shrunk when the connection is quiet), finds where a message head
+// ends, and writes whole buffers however the socket splits them.
+
+import { findHeadEnd } from "./http1/head.ts";
+import { ProtocolError } from "./http1/errors.ts";
+
+/** Largest buffer a WebSocket read grows to while reads keep filling it. */
+const MAX_CHUNK = 64 * 1024;
+
+/** A socket with a read buffer; bytes `buf[start, end)` await a reader. */
+export class ByteConn {
+  /** The socket. */
+  readonly conn: Deno.Conn;
+  /** Read buffer; bytes `[start, end)` are received and not yet consumed. */
+  buf: Uint8Array;
+  start = 0;
+  end = 0;
+  /** Set once {@linkcode close} ran. */
+  closed = false;
+  // Where the search for the end of a partial head resumes.
+  #scan = 0;
+  // Size of the buffer of a quiet connection.
+  readonly #small: number;
+  // The buffer the last readChunk() view came from, when its reader keeps it.
+  #lent: Uint8Array | null = null;
+
+  /**
+   * @param conn The socket.
+   * @param small The buffer size of a quiet connection; it grows on demand.
+   */
+  constructor(conn: Deno.Conn, small: number) {
+    this.conn = conn;
+    this.#small = small;
+    this.buf = new Uint8Array(small);
+  }
+
+  /**
+   * Makes room for a read of at least `min` bytes after `end`: an empty
+   * buffer starts over, a partly used one is compacted, a full one doubles.
+   *
+   * @returns The view to read into (the buffer itself when it is empty).
+   */
+  room(min = 1): Uint8Array {
+    if (this.start === this.end) {
+      this.start = this.end = 0;
+      this.#scan = 0;
+      return this.buf;
+    }
+    if (this.buf.length - this.end < min) {
+      if (this.start > 0) {
+        this.buf.copyWithin(0, this.start, this.end);
+        this.end -= this.start;
+        this.#scan = Math.max(0, this.#scan - this.start);
+        this.start = 0;
+      }
+      let size = this.buf.length;
+      while (size - this.end < min) size *= 2;
+      if (size !== this.buf.length) {
+        const bigger = new Uint8Array(size);
+        bigger.set(this.buf.subarray(0, this.end));
+        this.buf = bigger;
+      }
+    }
+    return this.buf.subarray(this.end);
+  }
+
+  /** Gives a grown buffer back once it is empty (a quiet connection). */
+  shrink(): void {
+    if (this.start === this.end && this.buf.length > this.#small) {
+      this.buf = new Uint8Array(this.#small);
+      this.start = this.end = this.#scan = 0;
+    }
+  }
+
+  /**
+   * One read from the socket into `dst`; the count, or null at EOF. The
+   * server's connections pass it through the read gate, the client's time
+   * it: both override it.
+   */
+  read(dst: Uint8Array): Promise<number | null> {
+    return this.conn.read(dst);
+  }
+
+  /** Reads once into the buffer after `end`: the count read, or null at EOF. */
+  async fill(min = 1): Promise<number | null> {
+    const n = await this.read(this.room(min));
+    if (n !== null) this.end += n;
+    return n;
+  }
+
+  /**
+   * Where the head starting at `start` ends (just past its blank line), or
+   * -1 while it is incomplete. A later call resumes the search where this
+   * one stopped.
+   */
+  headEnd(): number {
+    const from = this.#scan > this.start ? this.#scan : this.start;
+    const he = findHeadEnd(this.buf, from, this.end);
+    // The terminator may straddle the next read: keep its first 3 bytes.
+    this.#scan = he < 0 ? Math.max(this.start, this.end - 3) : 0;
+    return he;
+  }
+
+  /** Forgets a partial head search (the caller consumed the head). */
+  resetScan(): void {
+    this.#scan = 0;
+  }
+
+  /**
+   * Reads until the buffer holds a whole head from `start`.
+   *
+   * @param maxBytes Largest head accepted.
+   * @returns Where the head ends, or -1 when the peer closed first.
+   * @throws {ProtocolError} 431 when the head grows past `maxBytes`.
+   */
+  async fillHead(maxBytes: number): Promise<number> {
+    for (;;) {
+      const he = this.headEnd();
+      if (he >= 0) return he;
+      if (this.end - this.start > maxBytes) {
+        throw new ProtocolError(431, `Head larger than ${maxBytes} bytes`);
+      }
+      if (await this.fill() === null) return -1;
+    }
+  }
+
+  /**
+   * The next bytes from the peer as a view of the buffer, for a reader of a
+   * message stream (WebSocket): valid until the next call unless the reader
+   * calls {@linkcode keep}. The buffer doubles while reads fill it (up to 64
+   * KiB) and goes back to its small size once the peer is quiet, so an idle
+   * WebSocket keeps no large buffer.
+   *
+   * @returns The bytes, or null at EOF.
+   */
+  async readChunk(): Promise<Uint8Array | null> {
+    if (this.#lent !== null) {
+      if (this.#lent === this.buf) this.buf = new Uint8Array(this.buf.length);
+      this.#lent = null;
+    }
+    // Bytes left over (those that came with a handshake) go out first.
+    if (this.start < this.end) {
+      const rest = this.buf.slice(this.start, this.end);
+      this.start = this.end = 0;
+      this.#chunkFrom = null;
+      return rest;
+    }
+    this.start = this.end = 0;
+    const n = await this.read(this.buf);
+    if (n === null) return null;
+    const chunk = this.buf.subarray(0, n);
+    this.#chunkFrom = this.buf;
+    if (n === this.buf.length && n < MAX_CHUNK) {
+      this.buf = new Uint8Array(n * 2);
+    } else if (n < 256 && this.buf.length > 4096) {
+      this.buf = new Uint8Array(this.#small);
+    }
+    return chunk;
+  }
+
+  // The buffer the last readChunk() view came from.
+  #chunkFrom: Uint8Array | null = null;
+
+  /** The reader keeps the last {@linkcode readChunk} view: read elsewhere next. */
+  keep(): void {
+    this.#lent = this.#chunkFrom;
+  }
+
+  /**
+   * Writes all of `b`, looping on partial writes; {@linkcode progress} runs
+   * after each partial one.
+   */
+  async write(b: Uint8Array): Promise<void> {
+    const n = await this.conn.write(b);
+    if (n < b.length) await this.writeRest(b, n);
+  }
+
+  /** Writes the rest of `b` from `off` after a partial write. */
+  async writeRest(b: Uint8Array, off: number): Promise<void> {
+    while (off < b.length) {
+      this.progress();
+      off += await this.conn.write(b.subarray(off));
+    }
+  }
+
+  /** A partial write went through (a slow peer is not a stuck one). */
+  progress(): void {}
+
+  /** Closes the socket once. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Errors that only mean the peer is gone. */
+export function isDisconnect(err: unknown): boolean {
+  return err instanceof Disconnect || err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.UnexpectedEof;
+}
+
+/** The peer went away mid-request. */
+export class Disconnect extends Error {
+  constructor() {
+    super("Peer closed the connection");
+  }
+}
