@@ -4,7 +4,8 @@
 //   deno run -A bench/charts.ts [results.json] [--out=bench/charts]
 //
 // Without a file it takes the newest bench/results/load-*.json. It writes
-// rps.svg and p99.svg.
+// rps.svg, p99.svg and cpu.svg (CPU per request; not for result files from
+// before it was measured).
 //
 // Scenarios differ by two orders of magnitude (1 MiB responses against
 // 128-byte ones), so one absolute axis would flatten most groups. Bars are
@@ -22,6 +23,9 @@ export interface SummaryRow {
   rps: number;
   p50: number;
   p99: number;
+  /** Median server CPU per request in µs (NaN in files from before it was
+   * measured). */
+  cpu: number;
   /** Socket errors and non-2xx responses, summed over the rounds. */
   errors: number;
 }
@@ -38,7 +42,7 @@ export interface LoadResults {
 }
 
 interface Metric {
-  key: "rps" | "p99";
+  key: "rps" | "p99" | "cpu";
   file: string;
   title: string;
   /** Absolute figure shown next to a bar. */
@@ -57,6 +61,12 @@ const METRICS: Metric[] = [
     file: "p99.svg",
     title: "p99 latency (shorter bar is better)",
     format: (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`,
+  },
+  {
+    key: "cpu",
+    file: "cpu.svg",
+    title: "Server CPU time per request (shorter bar is better)",
+    format: (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} µs`,
   },
 ];
 
@@ -81,6 +91,10 @@ const COLORS: Record<string, string> = {
   "deno-node": "#5c940d",
   node: "#2b8a3e",
   bun: "#ae3ec9",
+  "fetch-ours": "#ff922b",
+  "hono-ours": "#ffd43b",
+  nginx: "#0ca678",
+  floor: "#495057",
 };
 
 function esc(s: string): string {
@@ -230,6 +244,7 @@ function revive(results: LoadResults): LoadResults {
     rps: num(r.rps),
     p50: num(r.p50),
     p99: num(r.p99),
+    cpu: num(r.cpu),
   }));
   return results;
 }
@@ -242,6 +257,7 @@ export async function renderCharts(
   await Deno.mkdir(dir, { recursive: true });
   const files: string[] = [];
   for (const m of METRICS) {
+    if (!results.summary.some((r) => Number.isFinite(r[m.key]))) continue;
     const file = `${dir}/${m.file}`;
     await Deno.writeTextFile(file, chartSvg(results, m));
     files.push(file);

@@ -1,10 +1,16 @@
 // Load benchmark: our server against Deno.serve, Hono, node:http (under Deno
-// and under Node) and Bun.serve, driven by wrk, after http-kit's own suite.
+// and under Node), Bun.serve, nginx and a do-nothing Deno.listen floor,
+// driven by wrk, after http-kit's own suite.
 //
 //   deno run -A bench/load.ts [--quick] [--peers=ours,deno,...]
 //     [--scenarios=c64,close,...|all] [--duration=3] [--rounds=3]
 //     [--warmup=1] [--out=file.json] [--charts[=dir]] [--note=text]
 //   deno run -A bench/load.ts --help     lists peers, scenarios and presets
+//
+// Besides req/s and latency it reports the server's CPU time per request
+// (utime + stime from /proc around the measured run), which tells fast
+// servers apart when one wrk thread is the bottleneck. The scenario
+// `upload` hands over to upload.ts (4 concurrent 50 MB uploads).
 //
 // Fairness: each measurement starts a fresh server pinned to CPU 0 and runs
 // wrk pinned to CPU 1, so they never share a core; peer order alternates per
@@ -14,21 +20,30 @@
 // so no peer wins by doing less work.
 
 import { type LoadResults, renderCharts, type SummaryRow } from "./charts.ts";
+import { findNginx, nginxLaunch, nginxVersion } from "./_nginx.ts";
 import {
-  deadline,
+  clockTicks,
+  commandName,
+  cpuTicks,
+  type Launch,
+  machineLine,
   median,
   npmInstall,
-  readPort,
-  stopChild,
+  parseFlags,
+  type Server,
+  startServer,
   tryRun,
 } from "./_servers.ts";
+import { runUpload, UPLOAD_PEERS } from "./upload.ts";
+
+type Route = "/" | "/async" | "/big" | "/echo";
 
 interface Scenario {
   name: string;
   /** One line for tables and charts. */
   desc: string;
   conns: number;
-  path: "/" | "/async" | "/big" | "/echo";
+  path: Route;
   /** BODY env of the server: size of the `/` and `/async` body in bytes. */
   body: number;
   /** How wrk shapes requests: one by one, 16-deep pipelined, one request
@@ -36,14 +51,23 @@ interface Scenario {
   mode: "plain" | "pipeline" | "close" | "post";
 }
 
-type Runtime = "deno" | "node" | "bun";
+type Runtime = "deno" | "node" | "bun" | "nginx";
 
 interface Peer {
   name: string;
   label: string;
-  file: string;
+  /** Server file in servers/; nginx has none (its config is generated). */
+  file?: string;
   runtime: Runtime;
+  /** The routes it answers correctly; all four when absent. */
+  routes?: Route[];
+  /** False for a peer that answers each read rather than each request. */
+  pipelines?: boolean;
 }
+
+/** Starts nothing: gives the command line (and maybe a port and a temp
+ * dir) of one server of a peer, for a `/` body of that many bytes. */
+type Launcher = (body: number) => Promise<Launch>;
 
 interface Options {
   duration: number;
@@ -55,9 +79,13 @@ interface Options {
   /** Directory for SVG charts, or null for none. */
   charts: string | null;
   note: string;
+  /** Whether `--scenarios` asked for the upload benchmark too. */
+  upload: boolean;
 }
 
 interface WrkResult {
+  /** Responses wrk counted in the run ("N requests in Xs"). */
+  requests: number;
   rps: number;
   p50: number;
   p90: number;
@@ -70,14 +98,14 @@ interface Run extends WrkResult {
   scenario: string;
   peer: string;
   round: number;
+  /** Server CPU (user + system, its whole process tree) during the
+   * measured run, in clock ticks. */
+  cpuTicks: number;
+  /** Server CPU per request in µs: cpuTicks over `requests`. */
+  cpu: number;
   /** Why the run produced no figures (server did not start, wrk failed). */
   failure?: string;
   raw: string;
-}
-
-interface Server {
-  port: number;
-  stop(): Promise<void>;
 }
 
 const KIB = 1024;
@@ -167,21 +195,51 @@ const PEERS: Record<string, Peer> = {
     file: "bun_serve.mjs",
     runtime: "bun",
   },
+  "fetch-ours": {
+    name: "fetch-ours",
+    label: "Deno.serve's handler on serve()",
+    file: "fetch_ours.ts",
+    runtime: "deno",
+  },
+  "hono-ours": {
+    name: "hono-ours",
+    label: "Hono on serve()",
+    file: "hono_ours.ts",
+    runtime: "deno",
+  },
+  // The reference points below do not run JavaScript per request (nginx)
+  // or do no HTTP work (floor), so they serve only some routes.
+  nginx: {
+    name: "nginx",
+    label: "nginx, 1 worker",
+    runtime: "nginx",
+    routes: ["/", "/big"],
+  },
+  floor: {
+    name: "floor",
+    label: "floor (canned reply per read)",
+    file: "floor.ts",
+    runtime: "deno",
+    routes: ["/"],
+    pipelines: false,
+  },
 };
 
 /** Ratios in the tables and charts are to this peer when it ran. */
 const BASELINE = "deno";
 
-const ALL_PEERS = "ours,deno,hono,deno-node,node,bun";
+const ALL_PEERS =
+  "ours,deno,fetch-ours,hono,hono-ours,deno-node,node,bun,nginx,floor";
 const PRESETS = {
-  // About 10 minutes on 2 cores: 8 scenarios x 6 peers x 3 rounds x ~4.3 s.
+  // About 17 minutes on 2 cores: 8 scenarios x 8 peers, plus nginx on 6 and
+  // the floor on 4 of them (74 runs a round), x 3 rounds x ~4.5 s.
   default: {
     scenarios: "c64,c256,1280b,close,pipe16,async,big,echo",
     duration: 3,
     warmup: 1,
     rounds: 3,
   },
-  // About 2.5 minutes: one round, shorter runs, no medians to speak of.
+  // About 4 minutes: one round, shorter runs, no medians to speak of.
   quick: {
     scenarios: "c64,c256,close,pipe16,async,big,echo",
     duration: 2,
@@ -189,7 +247,8 @@ const PRESETS = {
     rounds: 1,
   },
 };
-const ALL_SCENARIOS = "c32,c64,c128,c256,1280b,close,pipe16,async,big,echo";
+const ALL_SCENARIOS =
+  "c32,c64,c128,c256,1280b,close,pipe16,async,big,echo,upload";
 
 const BENCH_DIR = new URL(".", import.meta.url);
 const SERVERS_DIR = new URL("servers/", BENCH_DIR);
@@ -208,6 +267,7 @@ const HELP = `deno run -A bench/load.ts [flags]
   --quick                 preset: ${PRESETS.quick.scenarios}, 1 round, 2 s
   --peers=a,b             ${ALL_PEERS} (default: all)
   --scenarios=a,b|all     default: ${PRESETS.default.scenarios}
+                          (add "upload" for upload.ts; "all" includes it)
   --duration=S            seconds per measured run (default 3)
   --warmup=S              seconds of warm-up before each run (default 1)
   --rounds=N              repetitions; medians are reported (default 3)
@@ -220,9 +280,10 @@ ${
     "\n",
   )
 }
+  upload  4 concurrent POSTs of 50 MB streamed to files (upload.ts)
 peers:
 ${
-  Object.values(PEERS).map((p) => `  ${p.name.padEnd(10)}${p.label}`).join("\n")
+  Object.values(PEERS).map((p) => `  ${p.name.padEnd(11)}${p.label}`).join("\n")
 }`;
 
 function pick<T>(table: Record<string, T>, csv: string, what: string): T[] {
@@ -231,17 +292,6 @@ function pick<T>(table: Record<string, T>, csv: string, what: string): T[] {
     if (!item) throw new Error(`unknown ${what}: ${key}`);
     return item;
   });
-}
-
-/** `--name=value` pairs; a bare `--name` is "true". */
-function parseFlags(args: string[]): Record<string, string> {
-  const flags: Record<string, string> = {};
-  for (const arg of args) {
-    const m = arg.match(/^--([\w-]+)(?:=(.*))?$/);
-    if (!m) throw new Error(`bad flag ${arg} (expected --name=value)`);
-    flags[m[1]] = m[2] ?? "true";
-  }
-  return flags;
 }
 
 function parseOptions(flags: Record<string, string>): Options {
@@ -256,9 +306,12 @@ function parseOptions(flags: Record<string, string>): Options {
   if (!(whole(duration, 1) && whole(warmup, 0) && whole(rounds, 1))) {
     throw new Error("--duration, --warmup and --rounds take whole numbers");
   }
-  const scenarios = flags.scenarios === "all"
-    ? ALL_SCENARIOS
-    : flags.scenarios ?? preset.scenarios;
+  const scenarios =
+    (flags.scenarios === "all"
+      ? ALL_SCENARIOS
+      : flags.scenarios ?? preset.scenarios).split(",").map((s) => s.trim());
+  // upload.ts measures something else (MB/s, memory), with its own table.
+  const wrkScenarios = scenarios.filter((s) => s !== "upload").join(",");
   const charts = flags.charts === undefined
     ? null
     : flags.charts === "true"
@@ -268,12 +321,13 @@ function parseOptions(flags: Record<string, string>): Options {
     duration,
     warmup,
     rounds,
-    scenarios: pick(SCENARIOS, scenarios, "scenario"),
+    scenarios: wrkScenarios ? pick(SCENARIOS, wrkScenarios, "scenario") : [],
     peers: pick(PEERS, flags.peers ?? ALL_PEERS, "peer"),
     out: flags.out ??
       new URL(`results/load-${stamp}.json`, BENCH_DIR).pathname,
     charts,
     note: flags.note ?? "",
+    upload: scenarios.includes("upload"),
   };
 }
 
@@ -314,68 +368,58 @@ async function findRuntimes(
   const wanted = new Set(peers.map((p) => p.runtime));
   const node = wanted.has("node") && await tryRun("node", ["--version"]);
   const bun = wanted.has("bun") ? await findBun() : null;
+  const nginx = wanted.has("nginx") ? await findNginx() : null;
   return {
     deno: Deno.execPath(),
     node: node ? "node" : new Error("node is not on PATH"),
     bun: bun ?? new Error("bun did not install (npm @oven/bun-*)"),
+    nginx: nginx ?? new Error("nginx is not installed"),
   };
 }
 
-function commandLine(peer: Peer, exe: string): string[] {
-  const file = new URL(peer.file, SERVERS_DIR).pathname;
-  return peer.runtime === "deno"
+/** How to start a server of the peer with that executable. */
+function launcherOf(peer: Peer, exe: string): Launcher {
+  if (peer.runtime === "nginx") return (body) => nginxLaunch(exe, body);
+  const file = new URL(peer.file!, SERVERS_DIR).pathname;
+  const argv = peer.runtime === "deno"
     ? [exe, "run", "-A", "--unstable-net", file]
     : [exe, file];
+  return (body) =>
+    Promise.resolve({ argv, env: { PORT: "0", BODY: String(body) } });
+}
+
+/** Why the peer cannot run the scenario, or null when it can. */
+function unsupported(peer: Peer, sc: Scenario): string | null {
+  if (peer.routes && !peer.routes.includes(sc.path)) {
+    return `serves only ${peer.routes.join(" and ")}`;
+  }
+  if (sc.mode === "pipeline" && peer.pipelines === false) {
+    return "answers per read, so pipelined requests would go unanswered";
+  }
+  return null;
 }
 
 // ----------------------------------------------------------------- servers
 
-/** Keeps the last 2 KB a server wrote to stderr: shown when it fails to
- * start, and otherwise kept out of the progress output (some peers log every
- * request that wrk cuts off when a run ends). */
-function stderrTail(stderr: ReadableStream<Uint8Array>): () => string {
-  let tail = "";
-  (async (): Promise<void> => {
-    for await (const s of stderr.pipeThrough(new TextDecoderStream())) {
-      tail = (tail + s).slice(-2048);
-    }
-  })();
-  return () => tail.trim();
-}
-
-async function startServer(argv: string[], body: number): Promise<Server> {
-  const child = new Deno.Command("taskset", {
-    args: ["-c", "0", ...argv],
-    env: { PORT: "0", BODY: String(body), DENO_NO_UPDATE_CHECK: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const tail = stderrTail(child.stderr);
-  try {
-    // A server that never binds must not hang the whole run.
-    const port = await deadline(readPort(child.stdout), 30_000);
-    if (port === "timeout") throw new Error("no LISTENING within 30 s");
-    return { port, stop: () => stopChild(child) };
-  } catch (err) {
-    await stopChild(child);
-    throw new Error(`${(err as Error).message}\n${tail()}`);
-  }
-}
-
-/** Asks every route once and compares the bytes, so a peer that skips work
- * (an empty echo, a short /big) is dropped rather than benchmarked. */
-async function verify(argv: string[]): Promise<void> {
-  const server = await startServer(argv, 128);
+/** Asks every route the peer serves once and compares the bytes, so a
+ * peer that skips work (an empty echo, a short /big) is dropped rather than
+ * benchmarked. Also makes sure the pid we measure CPU on is the server
+ * itself, not the taskset that started it. */
+async function verify(peer: Peer, launcher: Launcher): Promise<void> {
+  const server = await startServer(await launcher(128));
   const base = `http://127.0.0.1:${server.port}`;
   const post = crypto.getRandomValues(new Uint8Array(64 * KIB));
-  const checks: [string, RequestInit, Uint8Array][] = [
+  const checks: [Route, RequestInit, Uint8Array][] = [
     ["/", {}, new Uint8Array(128).fill(0x78)],
     ["/async", {}, new Uint8Array(128).fill(0x78)],
     ["/big", {}, new Uint8Array(1024 * KIB).fill(0x78)],
     ["/echo", { method: "POST", body: post }, post],
   ];
   try {
+    const comm = await commandName(server.pid);
+    if (comm === "taskset") throw new Error("taskset did not exec the server");
     for (const [path, init, want] of checks) {
+      if (peer.routes && !peer.routes.includes(path)) continue;
       const res = await fetch(base + path, init);
       const got = new Uint8Array(await res.arrayBuffer());
       if (res.status !== 200 || !sameBytes(got, want)) {
@@ -397,11 +441,20 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 // --------------------------------------------------------------------- wrk
 
+type Scripts = Record<"pipeline" | "post", string>;
+
+/** What every measured run needs besides the peer and the scenario. */
+interface Tools {
+  scripts: Scripts;
+  /** Clock ticks per second of /proc's CPU times. */
+  ticksPerSecond: number;
+}
+
 async function wrk(
   port: number,
   sc: Scenario,
   secs: number,
-  scripts: Record<"pipeline" | "post", string>,
+  scripts: Scripts,
 ): Promise<string> {
   // A 10 s timeout (wrk's default is 2 s) keeps slow responses in the
   // latency histogram instead of hiding them as timeout errors.
@@ -440,7 +493,9 @@ function parseWrk(text: string): WrkResult {
     /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/,
   );
   const non2xx = text.match(/Non-2xx or 3xx responses: (\d+)/);
+  const requests = text.match(/(\d+) requests in [\d.]+\w+/);
   return {
+    requests: requests ? Number(requests[1]) : NaN,
     rps: rps ? Number(rps[1]) : NaN,
     p50: percentileMs(text, 50),
     p90: percentileMs(text, 90),
@@ -456,32 +511,49 @@ function parseWrk(text: string): WrkResult {
   };
 }
 
-/** One fresh server, a warm-up, one measured wrk run. A failure becomes a
- * run without figures so one broken peer can't sink a 10-minute run. */
+/** µs of server CPU per request. /proc counts CPU in clock ticks of 10 ms:
+ * a 3 s run of a server that keeps its core busy uses about 300 ticks, so
+ * the figure moves in steps of about 0.3% (0.5% for a 2 s run). */
+function cpuPerRequest(
+  ticks: number,
+  requests: number,
+  ticksPerSecond: number,
+): number {
+  return ticks / ticksPerSecond * 1e6 / requests;
+}
+
+/** One fresh server, a warm-up, one measured wrk run with the server's CPU
+ * time read just before and just after it (the warm-up does not count). A
+ * failure becomes a run without figures so one broken peer can't sink a
+ * 10-minute run. */
 async function measure(
   peer: Peer,
-  argv: string[],
+  launcher: Launcher,
   sc: Scenario,
   round: number,
   opts: Options,
-  scripts: Record<"pipeline" | "post", string>,
+  tools: Tools,
 ): Promise<Run> {
   const base = { scenario: sc.name, peer: peer.name, round };
   let server: Server | undefined;
   let raw = "";
   try {
-    server = await startServer(argv, sc.body);
-    if (opts.warmup > 0) await wrk(server.port, sc, opts.warmup, scripts);
-    raw = await wrk(server.port, sc, opts.duration, scripts);
+    server = await startServer(await launcher(sc.body));
+    const { port, pid } = server;
+    if (opts.warmup > 0) await wrk(port, sc, opts.warmup, tools.scripts);
+    const before = await cpuTicks(pid);
+    raw = await wrk(port, sc, opts.duration, tools.scripts);
+    const ticks = await cpuTicks(pid) - before;
     const result = parseWrk(raw);
     // A stalled server is a failed round, not a figure of 0 req/s that
     // would drag a median down (the runs table and JSON still show it).
     if (!(result.rps > 0)) throw new Error("no request completed");
-    return { ...base, raw, ...result };
+    const cpu = cpuPerRequest(ticks, result.requests, tools.ticksPerSecond);
+    return { ...base, raw, ...result, cpuTicks: ticks, cpu };
   } catch (err) {
     const failure = (err as Error).message;
     console.error(`  failed: ${failure}`);
-    return { ...base, raw, failure, ...parseWrk("") };
+    return { ...base, raw, failure, ...parseWrk(""), cpuTicks: NaN, cpu: NaN };
   } finally {
     await server?.stop();
   }
@@ -517,6 +589,7 @@ function summarize(runs: Run[], opts: Options): SummaryRow[] {
         rps: median(mine.map((r) => r.rps)),
         p50: latency("p50"),
         p99: latency("p99"),
+        cpu: median(mine.map((r) => r.cpu)),
         errors: mine.reduce((n, r) => n + errorCount(r), 0),
       });
     }
@@ -535,17 +608,20 @@ function baselineOf(rows: SummaryRow[]): string {
 function summaryTable(rows: SummaryRow[], rounds: number): string {
   const base = baselineOf(rows);
   const baseLabel = rows.find((r) => r.peer === base)?.label ?? base;
+  const vs = `vs ${baseLabel}`;
   const out = [
-    `| scenario | peer | median req/s | p50 ms | p99 ms | req/s vs ${baseLabel} | p99 vs ${baseLabel} | errors | rounds |`,
-    "|---|---|--:|--:|--:|--:|--:|--:|--:|",
+    `| scenario | peer | median req/s | p50 ms | p99 ms | CPU µs/req | req/s ${vs} | p99 ${vs} | CPU ${vs} | errors | rounds |`,
+    "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const r of rows) {
     const b = rows.find((x) => x.scenario === r.scenario && x.peer === base);
+    const ratio = (key: "rps" | "p99" | "cpu"): string =>
+      fmt(b ? r[key] / b[key] : NaN);
     out.push(
       `| ${r.scenario} | ${r.label} | ${fmt(r.rps, 0)} | ${fmt(r.p50)} | ${
         fmt(r.p99)
-      } | ${fmt(b ? r.rps / b.rps : NaN)} | ${
-        fmt(b ? r.p99 / b.p99 : NaN)
+      } | ${fmt(r.cpu)} | ${ratio("rps")} | ${ratio("p99")} | ${
+        ratio("cpu")
       } | ${r.errors} | ${r.rounds}/${rounds} |`,
     );
   }
@@ -554,8 +630,8 @@ function summaryTable(rows: SummaryRow[], rounds: number): string {
 
 function runsTable(runs: Run[]): string {
   const rows = [
-    "| scenario | round | peer | req/s | p50 ms | p90 ms | p99 ms | socket errors (c/r/w/t) | non-2xx |",
-    "|---|--:|---|--:|--:|--:|--:|---|--:|",
+    "| scenario | round | peer | req/s | p50 ms | p90 ms | p99 ms | CPU µs/req | socket errors (c/r/w/t) | non-2xx |",
+    "|---|--:|---|--:|--:|--:|--:|--:|---|--:|",
   ];
   for (const r of runs) {
     const e = r.errors;
@@ -565,8 +641,8 @@ function runsTable(runs: Run[]): string {
     rows.push(
       `| ${r.scenario} | ${r.round} | ${PEERS[r.peer].label} | ${
         fmt(r.rps, 0)
-      } | ${fmt(r.p50)} | ${fmt(r.p90)} | ${
-        fmt(r.p99)
+      } | ${fmt(r.p50)} | ${fmt(r.p90)} | ${fmt(r.p99)} | ${
+        fmt(r.cpu)
       } | ${errs} | ${r.non2xx} |`,
     );
   }
@@ -576,23 +652,22 @@ function runsTable(runs: Run[]): string {
 async function machineInfo(
   runtimes: Record<Runtime, string | Error>,
 ): Promise<string> {
-  const cpu = (await Deno.readTextFile("/proc/cpuinfo").catch(() => ""))
-    .match(/^model name\s*:\s*(.*)$/m)?.[1] ?? "unknown CPU";
   const version = async (rt: Runtime): Promise<string> => {
     const exe = runtimes[rt];
     if (exe instanceof Error) return "n/a";
     if (rt === "deno") return Deno.version.deno;
+    if (rt === "nginx") return await nginxVersion(exe);
     return (await tryRun(exe, ["--version"]))?.replace(/^v/, "") ?? "n/a";
   };
-  return `${cpu}, nproc ${navigator.hardwareConcurrency}, ` +
-    `kernel ${Deno.osRelease()}, loadavg ${
-      Deno.loadavg().map((x) => x.toFixed(2)).join(" ")
-    }, ` +
-    `deno ${await version("deno")}, node ${await version("node")}, ` +
-    `bun ${await version("bun")}, ${new Date().toISOString()}`;
+  return await machineLine({
+    deno: await version("deno"),
+    node: await version("node"),
+    bun: await version("bun"),
+    nginx: await version("nginx"),
+  });
 }
 
-async function writeScripts(): Promise<Record<"pipeline" | "post", string>> {
+async function writeScripts(): Promise<Scripts> {
   const pipeline = await Deno.makeTempFile({ suffix: ".lua" });
   const post = await Deno.makeTempFile({ suffix: ".lua" });
   await Deno.writeTextFile(pipeline, PIPELINE_LUA);
@@ -600,21 +675,21 @@ async function writeScripts(): Promise<Record<"pipeline" | "post", string>> {
   return { pipeline, post };
 }
 
-/** Peers whose runtime exists and whose routes answer correctly, with the
- * command line each runs; the others are reported and left out. */
+/** Peers whose runtime exists and whose routes answer correctly, with how
+ * to start each; the others are reported and left out. */
 async function usablePeers(
   opts: Options,
   runtimes: Record<Runtime, string | Error>,
   skipped: { peer: string; reason: string }[],
-): Promise<Map<Peer, string[]>> {
-  const usable = new Map<Peer, string[]>();
+): Promise<Map<Peer, Launcher>> {
+  const usable = new Map<Peer, Launcher>();
   for (const peer of opts.peers) {
     const exe = runtimes[peer.runtime];
     try {
       if (exe instanceof Error) throw exe;
-      const argv = commandLine(peer, exe);
-      await verify(argv);
-      usable.set(peer, argv);
+      const launcher = launcherOf(peer, exe);
+      await verify(peer, launcher);
+      usable.set(peer, launcher);
     } catch (err) {
       const reason = (err as Error).message;
       console.error(`skipping ${peer.label}: ${reason}`);
@@ -624,47 +699,78 @@ async function usablePeers(
   return usable;
 }
 
-async function main(): Promise<void> {
-  const flags = parseFlags(Deno.args);
-  if (flags.help) return console.log(HELP);
-  const opts = parseOptions(flags);
+/** The scenario/peer pairs to run; the pairs a peer cannot serve are
+ * reported once and noted in `skipped`. */
+function plan(
+  opts: Options,
+  skipped: { peer: string; reason: string }[],
+): Map<Scenario, Peer[]> {
+  const pairs = new Map<Scenario, Peer[]>();
+  for (const sc of opts.scenarios) {
+    pairs.set(sc, []);
+    for (const peer of opts.peers) {
+      const why = unsupported(peer, sc);
+      if (why === null) {
+        pairs.get(sc)!.push(peer);
+        continue;
+      }
+      console.error(`not running ${sc.name} on ${peer.label}: it ${why}`);
+      skipped.push({ peer: peer.name, reason: `${sc.name}: ${why}` });
+    }
+  }
+  return pairs;
+}
+
+/** Every wrk scenario on every peer that can serve it, for the rounds
+ * asked; the runs in the order they ran. */
+async function runAll(
+  pairs: Map<Scenario, Peer[]>,
+  launchers: Map<Peer, Launcher>,
+  opts: Options,
+  tools: Tools,
+): Promise<Run[]> {
+  const perRound = [...pairs.values()].reduce((n, ps) => n + ps.length, 0);
+  const total = perRound * opts.rounds;
+  const eta = Math.ceil(total * (opts.duration + opts.warmup + 0.5) / 60);
+  console.error(`${total} runs, about ${eta} min`);
+  const runs: Run[] = [];
+  for (const [sc, peers] of pairs) {
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order = round % 2 ? peers : [...peers].reverse();
+      for (const peer of order) {
+        const launcher = launchers.get(peer)!;
+        const run = await measure(peer, launcher, sc, round, opts, tools);
+        runs.push(run);
+        console.error(
+          `[${runs.length}/${total}] ${sc.name} round ${round} ${peer.label}: ` +
+            `${fmt(run.rps, 0)} req/s, p99 ${fmt(run.p99)} ms, ` +
+            `CPU ${fmt(run.cpu)} µs/req`,
+        );
+      }
+    }
+  }
+  return runs;
+}
+
+/** The wrk part: verify the peers, run, print and store the results. */
+async function runLoad(opts: Options): Promise<void> {
   const runtimes = await findRuntimes(opts.peers);
   const skipped: { peer: string; reason: string }[] = [];
-  const usable = await usablePeers(opts, runtimes, skipped);
-  opts.peers = opts.peers.filter((p) => usable.has(p));
+  const launchers = await usablePeers(opts, runtimes, skipped);
+  opts.peers = opts.peers.filter((p) => launchers.has(p));
   if (opts.peers.length === 0) throw new Error("no peer could run");
+  const pairs = plan(opts, skipped);
 
-  const total = opts.scenarios.length * opts.rounds * opts.peers.length;
-  const eta = Math.ceil(total * (opts.duration + opts.warmup + 0.4) / 60);
-  console.error(`${total} runs, about ${eta} min`);
   // Anything else running skews the figures; say so up front.
   const [load1] = Deno.loadavg();
   if (load1 > 0.5) {
     console.error(`warning: load average ${load1.toFixed(2)}; expect noise`);
   }
   const scripts = await writeScripts();
-  const runs: Run[] = [];
+  const tools = { scripts, ticksPerSecond: await clockTicks() };
+  let runs: Run[];
   try {
-    for (const sc of opts.scenarios) {
-      for (let round = 1; round <= opts.rounds; round++) {
-        const order = round % 2 ? opts.peers : [...opts.peers].reverse();
-        for (const peer of order) {
-          const run = await measure(
-            peer,
-            usable.get(peer)!,
-            sc,
-            round,
-            opts,
-            scripts,
-          );
-          runs.push(run);
-          console.error(
-            `[${runs.length}/${total}] ${sc.name} round ${round} ${peer.label}: ` +
-              `${fmt(run.rps, 0)} req/s, p99 ${fmt(run.p99)} ms`,
-          );
-        }
-      }
-    }
+    runs = await runAll(pairs, launchers, opts, tools);
   } finally {
     await Deno.remove(scripts.pipeline);
     await Deno.remove(scripts.post);
@@ -694,6 +800,30 @@ async function main(): Promise<void> {
       console.log(`chart: ${file}`);
     }
   }
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  if (flags.help) return console.log(HELP);
+  const opts = parseOptions(flags);
+  if (opts.scenarios.length > 0) await runLoad(opts);
+  if (!opts.upload) return;
+  // The upload peers carry the same names as the peers here.
+  const peers = opts.peers.map((p) => p.name).filter((n) => n in UPLOAD_PEERS);
+  if (peers.length === 0) {
+    console.error(
+      `upload: no upload server among the peers; it has ${
+        Object.keys(UPLOAD_PEERS).join(", ")
+      }`,
+    );
+    return;
+  }
+  await runUpload({
+    peers,
+    rounds: opts.rounds,
+    note: opts.note,
+    command: `deno task load ${Deno.args.join(" ")}`.trim(),
+  });
 }
 
 if (import.meta.main) await main();

@@ -1,0 +1,23 @@
+// Peer for bench/load.ts: the `hono` peer's app (_hono_app.ts) on our
+// serve() instead of Deno.serve. Protocol and routes: see ours.ts.
+import { serve } from "../../mod.ts";
+import { app } from "./_hono_app.ts";
+
+const port = Number(Deno.env.get("PORT") ?? "0");
+
+const server = serve(
+  {
+    port,
+    hostname: "127.0.0.1",
+    onListen: ({ port }): void => console.log(`LISTENING ${port}`),
+  },
+  app.fetch,
+);
+
+async function stop(): Promise<void> {
+  await server.shutdown();
+  Deno.exit(0);
+}
+
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
