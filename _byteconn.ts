@@ -66,6 +66,14 @@ export class ByteConn {
     return this.buf.subarray(this.end);
   }
 
+  /** Grows the buffer to at least `size` bytes, keeping what it holds. */
+  reserve(size: number): void {
+    if (this.buf.length >= size) return;
+    const bigger = new Uint8Array(size);
+    bigger.set(this.buf.subarray(0, this.end));
+    this.buf = bigger;
+  }
+
   /** Gives a grown buffer back once it is empty (a quiet connection). */
   shrink(): void {
     if (this.start === this.end && this.buf.length > this.#small) {
@@ -211,9 +219,10 @@ export function isDisconnect(err: unknown): boolean {
     err instanceof Deno.errors.UnexpectedEof;
 }
 
-/** The peer went away mid-request. */
+/** The peer went away mid-message. */
 export class Disconnect extends Error {
-  constructor() {
-    super("Peer closed the connection");
+  constructor(message = "Peer closed the connection") {
+    super(message);
+    this.name = "Disconnect";
   }
 }

@@ -87,12 +87,15 @@ export type FetchHandler = (
 ) => Response | Promise<Response>;
 
 // Request -> the request map it was made from.
-const RINGS = new WeakMap<Request, RingRequest>();
+const RINGS = new WeakMap<
+  Request,
+  RingRequest<Uint8Array | ReadableStream<Uint8Array> | null>
+>();
 // Response -> the takeover response map it stands for (asChannel, WebSocket).
 const TAKEOVERS = new WeakMap<Response, RingResponse>();
 // Request map -> a takeover registered by upgradeWebSocket, found again by
 // the marker header when a framework re-creates the Response object.
-const PENDING = new WeakMap<RingRequest, RingResponse>();
+const PENDING = new WeakMap<object, RingResponse>();
 
 /**
  * Header that marks a `Response` standing for a connection takeover. It
@@ -125,7 +128,9 @@ export const TAKEOVER_HEADER = "x-httpkit-takeover";
  * await server.shutdown();
  * ```
  */
-export function ringRequestOf(request: Request): RingRequest | undefined {
+export function ringRequestOf(
+  request: Request,
+): RingRequest<Uint8Array | ReadableStream<Uint8Array> | null> | undefined {
   return RINGS.get(request);
 }
 
@@ -170,7 +175,7 @@ export interface ToRequestOptions {
  * ```
  */
 export function toRequest(
-  req: RingRequest,
+  req: RingRequest<Uint8Array | ReadableStream<Uint8Array> | null>,
   options: ToRequestOptions = {},
 ): Request {
   const method = req.requestMethod.toUpperCase();
@@ -185,7 +190,7 @@ export function toRequest(
   return request;
 }
 
-function requestUrl(req: RingRequest): string {
+function requestUrl(req: RingRequest<unknown>): string {
   let host = req.headers["host"];
   if (host === undefined || host === "") {
     const name = req.serverName.includes(":") && !req.serverName.startsWith("[")
@@ -204,7 +209,7 @@ function requestUrl(req: RingRequest): string {
 }
 
 /** Client address of a request map, with the port when the server knows it. */
-export function remoteAddrOf(req: RingRequest): Deno.NetAddr {
+export function remoteAddrOf(req: RingRequest<unknown>): Deno.NetAddr {
   const link = linkOf(req);
   if (link !== undefined) {
     const addr = link.conn.conn.remoteAddr as Deno.NetAddr;
@@ -379,7 +384,7 @@ function isTakeover(res: RingResponse): boolean {
  */
 export function takeoverResponse(
   res: RingResponse,
-  pendingFor?: RingRequest,
+  pendingFor?: RingRequest<unknown>,
 ): Response {
   const response = new Response(null, {
     status: 200,
@@ -393,7 +398,7 @@ export function takeoverResponse(
 /** The takeover map a Response stands for, by identity or marker header. */
 export function takeoverOf(
   response: Response,
-  req?: RingRequest,
+  req?: RingRequest<unknown>,
 ): RingResponse | undefined {
   const t = TAKEOVERS.get(response);
   if (t !== undefined || req === undefined) return t;
@@ -536,7 +541,7 @@ export interface BodyHooks {
  */
 export async function settle(
   response: Response,
-  req?: RingRequest,
+  req?: RingRequest<unknown>,
   hooks?: BodyHooks,
 ): Promise<RingResponse> {
   const t = takeoverOf(response, req);

@@ -14,6 +14,7 @@ import type {
   RingRequest,
   Server,
   ServerOptions,
+  StreamingRequest,
 } from "../server/types.ts";
 import {
   type BodyHooks,
@@ -47,8 +48,11 @@ import {
  * await server.shutdown();
  * ```
  */
-export interface ServeOptions
-  extends Omit<ServerOptions, "ip" | "port" | "onListen" | "signal"> {
+export interface ServeOptions extends
+  Omit<
+    ServerOptions,
+    "ip" | "port" | "onListen" | "signal" | "streamBody"
+  > {
   /** Port to listen on; 0 picks a free one. Default 8000. */
   port?: number;
   /** Address to listen on. Default `"0.0.0.0"`. */
@@ -222,6 +226,7 @@ export function serve(
     ip: hostname,
     port,
     signal,
+    streamBody: true,
   });
   const addr: Deno.NetAddr = {
     transport: "tcp",
@@ -271,6 +276,7 @@ function serveWorkers(
     ...rest,
     ip: hostname,
     port,
+    streamBody: true,
     signal,
     onListen: (a) => onListen({ transport: "tcp", ...a }),
   }, new URL("./_worker.ts", import.meta.url));
@@ -294,7 +300,9 @@ function defaultOnError(error: unknown): Response {
  * The Ring handler behind `serve` for a fetch handler, with the default
  * error handling (used by serve's workers).
  */
-export function fetchRingHandler(handler: FetchHandler): Handler {
+export function fetchRingHandler(
+  handler: FetchHandler,
+): Handler<StreamingRequest> {
   return ringHandler(handler, defaultOnError);
 }
 
@@ -302,7 +310,7 @@ export function fetchRingHandler(handler: FetchHandler): Handler {
 function ringHandler(
   handler: FetchHandler,
   onError: (error: unknown) => Response | Promise<Response>,
-): Handler {
+): Handler<StreamingRequest> {
   return async (req) => {
     let request: Request;
     try {
@@ -334,7 +342,7 @@ function ringHandler(
 
 // A Request whose `signal` starts watching the socket only once read, so
 // requests that never look at it cost no read-ahead.
-function lazySignalRequest(req: RingRequest): Request {
+function lazySignalRequest(req: StreamingRequest): Request {
   const ac = new AbortController();
   const request = toRequest(req, { signal: ac.signal });
   let watching = false;
@@ -355,14 +363,14 @@ function lazySignalRequest(req: RingRequest): Request {
 
 // `info` of a request: the address and `completed` are made on first use.
 class Info implements ServeHandlerInfo, BodyHooks {
-  #req: RingRequest;
+  #req: RingRequest<unknown>;
   #addr: Deno.NetAddr | null = null;
   #completed: Promise<void> | null = null;
   #resolve: (() => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
   #outcome: { err: unknown } | null | undefined = undefined;
 
-  constructor(req: RingRequest) {
+  constructor(req: RingRequest<unknown>) {
     this.#req = req;
   }
 

@@ -7,7 +7,6 @@
 
 import type { Channel, ChannelHandlers, CloseStatus } from "../channel.ts";
 import { asChannel, type ChannelOptions } from "../server/channel.ts";
-import type { RingRequest } from "../server/types.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
 import { ringRequestOf, takeoverResponse } from "./convert.ts";
 import { unrefInterval } from "../_timers.ts";
@@ -197,7 +196,7 @@ export function upgradeWebSocket(
   };
 }
 
-const UPGRADED = new WeakSet<RingRequest>();
+const UPGRADED = new WeakSet<object>();
 const HANDLERS: unique symbol = Symbol("httpkit.wsHandlers");
 
 function hasToken(value: string | null, token: string): boolean {

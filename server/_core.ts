@@ -7,7 +7,7 @@ import type { HeadMemo } from "../http1/memo.ts";
 import type { ReadGate } from "./_gate.ts";
 import type { ReplyCache } from "./_reply_cache.ts";
 import type { Linked, LinkedSet } from "./_linked.ts";
-import type { Handler, RingRequest } from "./types.ts";
+import type { AnyHandler, RingRequest } from "./types.ts";
 
 /** Connection states, for timeouts and graceful stop. */
 export const State = {
@@ -42,11 +42,13 @@ export interface Swept extends Linked {
 
 /** Server-wide settings and shared state the connections use. */
 export interface Core {
-  handler: Handler;
+  handler: AnyHandler;
   limits: HeadLimits;
   maxBody: number;
   /** Default largest WebSocket message of the server's channels. */
   maxWs: number;
+  /** Stream request bodies: never, always, or as a predicate decides. */
+  streamBody: boolean | ((req: RingRequest<null>) => boolean);
   serverLine: string;
   port: number;
   hostname: string;

@@ -43,7 +43,7 @@ export interface ServerLink {
     headers?: Record<string, string>,
   ): Promise<void>;
   /** Reports an error to the server's error logger. */
-  reportError(err: unknown, req: RingRequest | null): void;
+  reportError(err: unknown, req: RingRequest<unknown> | null): void;
   /**
    * Reads ahead while `active()` holds, so a peer that leaves is noticed
    * while the request loop waits.
@@ -72,10 +72,15 @@ export interface RequestLink {
 
 /** A response map that takes the connection over. */
 export interface TakeoverResponse extends RingResponse {
-  [TAKEOVER]: (link: ServerLink, req: RingRequest) => Promise<boolean>;
+  [TAKEOVER]: (
+    link: ServerLink,
+    req: RingRequest<unknown>,
+  ) => Promise<boolean>;
 }
 
 /** The link behind a request map, or undefined for a map made elsewhere. */
-export function linkOf(req: RingRequest): RequestLink | undefined {
+export function linkOf(
+  req: RingRequest<unknown>,
+): RequestLink | undefined {
   return (req as unknown as Record<symbol, RequestLink | undefined>)[CONN];
 }

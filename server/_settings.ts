@@ -8,7 +8,7 @@ import { LinkedSet } from "./_linked.ts";
 import { ReplyCache } from "./_reply_cache.ts";
 import type { Core } from "./_core.ts";
 import { REUSE_PORT_NEEDS, unstableNet } from "./workers.ts";
-import type { Handler, RingRequest, ServerOptions } from "./types.ts";
+import type { AnyHandler, RingRequest, ServerOptions } from "./types.ts";
 
 /** The defaults of {@linkcode ServerOptions}. */
 export const DEFAULTS = {
@@ -35,6 +35,7 @@ export const SERVER_OPTIONS: readonly string[] = [
   "maxLine",
   "maxHeaderBytes",
   "maxWs",
+  "streamBody",
   "serverHeader",
   "headerTimeout",
   "idleTimeout",
@@ -102,10 +103,21 @@ export function maxConnectionsOf(options: ServerOptions): number {
  * before anything is bound: the address fields are filled in by the caller
  * once it is).
  */
-export function coreOf(handler: Handler, options: ServerOptions): Core {
+export function coreOf(
+  handler: AnyHandler,
+  options: ServerOptions,
+): Core {
   const header = options.serverHeader === undefined
     ? DEFAULTS.serverHeader
     : options.serverHeader;
+  const streamBody = options.streamBody ?? false;
+  if (typeof streamBody !== "boolean" && typeof streamBody !== "function") {
+    throw new TypeError(
+      `Option streamBody must be a boolean or a function: received ${
+        JSON.stringify(streamBody)
+      }`,
+    );
+  }
   return {
     handler,
     limits: {
@@ -118,6 +130,7 @@ export function coreOf(handler: Handler, options: ServerOptions): Core {
     },
     maxBody: positive("maxBody", options.maxBody, DEFAULTS.maxBody),
     maxWs: positive("maxWs", options.maxWs, DEFAULTS.maxWs),
+    streamBody,
     serverLine: header === null ? "" : `Server: ${header}\r\n`,
     port: 0,
     hostname: "",

@@ -9,7 +9,10 @@ import type { Handler, Server } from "./types.ts";
 import type { WorkerReport, WorkerStart } from "./workers.ts";
 
 /** Turns a loaded handler module into the Ring handler to serve. */
-export type HandlerOf = (mod: Record<string, unknown>, url: string) => Handler;
+export type HandlerOf = (
+  mod: Record<string, unknown>,
+  url: string,
+) => Handler<never>;
 
 /** Runs this worker: serves what `handlerOf` makes of the module. */
 export function serveInWorker(handlerOf: HandlerOf): void {
@@ -26,7 +29,7 @@ export function serveInWorker(handlerOf: HandlerOf): void {
     }
     try {
       const handler = handlerOf(await import(msg.module), msg.module);
-      server = runServer(handler, msg.options);
+      server = runServer(handler as Handler, msg.options);
       report({ type: "listening", port: server.port });
     } catch (err) {
       report({

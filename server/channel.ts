@@ -74,7 +74,7 @@ export interface ChannelOptions {
 }
 
 /** Returns the link behind a request map, or throws. */
-export function connOf(req: RingRequest): RequestLink {
+export function connOf(req: RingRequest<unknown>): RequestLink {
   const link = linkOf(req);
   if (link === undefined) {
     throw new TypeError(
@@ -115,7 +115,7 @@ export function connOf(req: RingRequest): RequestLink {
  * ```
  */
 export function asChannel(
-  req: RingRequest,
+  req: RingRequest<unknown>,
   handlers: ChannelHandlers = {},
   options: ChannelOptions = {},
 ): RingResponse {
@@ -299,7 +299,7 @@ function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
  * to `req` is complete (used by the fetch adapter for `Request.signal`).
  * It watches the socket only from this call on.
  */
-export function requestSignal(req: RingRequest): AbortSignal {
+export function requestSignal(req: RingRequest<unknown>): AbortSignal {
   const { conn, head } = connOf(req);
   const ac = new AbortController();
   conn.watchPeer(() => conn.responding(head)).then((left) => {

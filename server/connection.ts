@@ -20,7 +20,7 @@ import { type ServerLink, TAKEOVER, type TakeoverResponse } from "./_link.ts";
 import type { Linked } from "./_linked.ts";
 import { Output } from "./_output.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
-import { readChunked, readLength } from "./_request_body.ts";
+import { readChunked, readLength, StreamedBody } from "./_request_body.ts";
 import { type HeadStart, queueResponse, responseHead } from "./_respond.ts";
 import { type Forwarded, ringRequest } from "./_ring.ts";
 import { badResponse } from "./_check.ts";
@@ -59,6 +59,8 @@ export class Connection extends Output
   #proxyPending: boolean;
   // What the PROXY header said, put into the request maps.
   #forwarded: Forwarded | null = null;
+  // The streamed body of the request being handled, if it has one.
+  #body: StreamedBody | null = null;
 
   constructor(conn: Deno.Conn, core: Core) {
     super(conn, core);
@@ -203,9 +205,21 @@ export class Connection extends Output
   #request(head: RequestHead): boolean | Promise<boolean> {
     const framing = requestBodyFraming(head);
     if (framing === Framing.None) return this.#dispatch(head, null);
+    const core = this.core;
     const cl = head.contentLength;
-    if (cl > this.core.maxBody) {
+    if (cl > core.maxBody) {
       return this.refuse(new ProtocolError(413, "Request body too large"));
+    }
+    if (core.streamBody !== false) {
+      const req = this.#ringRequest(head, null);
+      let stream: boolean;
+      try {
+        stream = core.streamBody === true ||
+          core.streamBody(req as RingRequest<null>);
+      } catch (err) {
+        return this.#handlerFailed(err, req, head);
+      }
+      if (stream) return this.#streamed(req, head, framing);
     }
     if (framing === Framing.Length && this.end - this.start >= cl) {
       const body = this.buf.slice(this.start, this.start + cl);
@@ -233,12 +247,42 @@ export class Connection extends Output
     return r === true || r === false ? r : await r;
   }
 
+  // The handler gets the body as a stream it pulls; what it leaves unread
+  // is dropped after the response (up to a bound), or the connection closes.
+  async #streamed(
+    req: RingRequest,
+    head: RequestHead,
+    framing: Framing,
+  ): Promise<boolean> {
+    await this.flush();
+    const body = new StreamedBody(this, head, framing === Framing.Chunked);
+    (req as { body: unknown }).body = body.stream;
+    this.#body = body;
+    let more: boolean;
+    try {
+      const r = this.#handle(req, head);
+      more = r === true || r === false ? r : await r;
+    } finally {
+      this.#body = null;
+    }
+    if (more && !body.done) more = await body.discard();
+    return more;
+  }
+
+  #ringRequest(head: RequestHead, body: Uint8Array | null): RingRequest {
+    return ringRequest(this.core, this, this.#forwarded, head, body);
+  }
+
   #dispatch(
     head: RequestHead,
     body: Uint8Array | null,
   ): boolean | Promise<boolean> {
+    return this.#handle(this.#ringRequest(head, body), head);
+  }
+
+  /** Calls the handler and queues (or awaits) its response. */
+  #handle(req: RingRequest, head: RequestHead): boolean | Promise<boolean> {
     const core = this.core;
-    const req = ringRequest(core, this, this.#forwarded, head, body);
     this.#current = head;
     if (core.pending >= core.queueSize) {
       // Overloaded: refuse at once rather than queue without bound.
@@ -290,7 +334,10 @@ export class Connection extends Output
     req: RingRequest,
     head: RequestHead,
   ): boolean | Promise<boolean> {
-    this.core.error(err, req);
+    // A handler that failed because its streamed body did is not a bug of
+    // the handler: the body's own failure answers (413, or nothing).
+    const body = this.#body;
+    if (body === null || err !== body.error) this.core.error(err, req);
     return this.#respond(req, head, SERVER_ERROR);
   }
 
@@ -304,6 +351,14 @@ export class Connection extends Output
     result: unknown,
   ): boolean | Promise<boolean> {
     const res = (result ?? NOT_FOUND) as RingResponse;
+    const body = this.#body;
+    if (body !== null && !body.done) {
+      // A body that broke a limit answers for itself; one whose client left
+      // gets no answer; one left unread may cost the connection.
+      if (body.error instanceof ProtocolError) return this.refuse(body.error);
+      if (body.error !== null) return false;
+      if (!body.keepable()) head.keepAlive = false;
+    }
     let r: boolean | Promise<boolean>;
     if (typeof res === "object" && TAKEOVER in res) {
       r = this.#takeover(res as TakeoverResponse, req);

@@ -15,8 +15,65 @@ import {
 } from "./_settings.ts";
 import { Connection } from "./connection.ts";
 import { runWorkers } from "./workers.ts";
-import type { Handler, Server, ServerOptions } from "./types.ts";
+import type {
+  AnyHandler,
+  Handler,
+  RingRequest,
+  Server,
+  ServerOptions,
+  StreamingRequest,
+} from "./types.ts";
 
+/**
+ * Starts a server whose handler gets every request body as a stream it
+ * pulls (`streamBody: true`); see {@linkcode StreamingRequest}.
+ *
+ * @param handler Gets the request map (body: a stream, or null), returns
+ * the response map.
+ * @param options Address, limits, timeouts and loggers, and `streamBody`.
+ * @returns The running {@linkcode Server}.
+ *
+ * @example An upload written to a file as it arrives
+ * ```ts
+ * import { runServer } from "@httpkit/httpkit";
+ *
+ * const path = await Deno.makeTempFile();
+ * const server = runServer(async (req) => {
+ *   const file = await Deno.open(path, { write: true, truncate: true });
+ *   await req.body?.pipeTo(file.writable);
+ *   return { status: 201, body: "stored" };
+ * }, { ip: "127.0.0.1", port: 0, streamBody: true });
+ * const res = await fetch(`http://127.0.0.1:${server.port}/up`, {
+ *   method: "PUT",
+ *   body: "file contents",
+ * });
+ * console.assert(res.status === 201 && (await res.text()) === "stored");
+ * console.assert((await Deno.readTextFile(path)) === "file contents");
+ * await server.stop();
+ * await Deno.remove(path);
+ * ```
+ */
+export function runServer(
+  handler: Handler<StreamingRequest> | string | URL,
+  options: ServerOptions & { streamBody: true },
+): Server;
+/**
+ * Starts a server whose `streamBody` function decides per request whether
+ * its body streams: the handler gets a whole or a streamed body.
+ *
+ * @param handler Gets the request map, returns the response map.
+ * @param options Address, limits, timeouts, loggers, the decision.
+ * @returns The running {@linkcode Server}.
+ */
+export function runServer(
+  handler:
+    | Handler<RingRequest<Uint8Array | ReadableStream<Uint8Array> | null>>
+    | string
+    | URL,
+  options: ServerOptions & {
+    streamBody: (req: RingRequest<null>) => boolean;
+  },
+): Server;
 /**
  * Starts an HTTP/1.1 server that calls a Ring-style handler for every
  * request. It is bound when this returns.
@@ -42,6 +99,10 @@ import type { Handler, Server, ServerOptions } from "./types.ts";
  */
 export function runServer(
   handler: Handler | string | URL,
+  options?: ServerOptions,
+): Server;
+export function runServer(
+  handler: Handler<never> | string | URL,
   options: ServerOptions = {},
 ): Server {
   if (options.workers !== undefined || typeof handler !== "function") {
@@ -55,7 +116,7 @@ export function runServer(
   checkListenOptions(options);
   const timeouts = timeoutsOf(options);
   const maxConnections = maxConnectionsOf(options);
-  const core = coreOf(handler, options);
+  const core = coreOf(handler as AnyHandler, options);
   const bound = listen(options);
   core.port = bound.port;
   core.hostname = bound.hostname;

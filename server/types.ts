@@ -4,8 +4,10 @@ import type { OutHeaders } from "../http1/serialize.ts";
  * The Ring request map a handler receives: plain data, no methods.
  *
  * Header names are lower-case; a repeated field is joined with `,` (Cookie
- * with `;`). The body is read whole before the handler runs (up to
- * `maxBody`), as a `Uint8Array`, or is `null` when the request has none.
+ * with `;`). By default the body is read whole before the handler runs (up
+ * to `maxBody`), as a `Uint8Array`, or is `null` when the request has none;
+ * with the server option `streamBody` it is a stream the handler pulls
+ * ({@linkcode StreamingRequest}). `Body` is the type of `body`.
  *
  * @example Reading a request map
  * ```ts
@@ -20,7 +22,7 @@ import type { OutHeaders } from "../http1/serialize.ts";
  * console.assert(req.body === null);
  * ```
  */
-export interface RingRequest {
+export interface RingRequest<Body = Uint8Array | null> {
   /** Port the server listens on. */
   serverPort: number;
   /** Host name the client asked for (Host header without the port). */
@@ -45,11 +47,39 @@ export interface RingRequest {
   contentLength: number | null;
   /** The `charset` parameter of Content-Type, or null. */
   characterEncoding: string | null;
-  /** The whole request body, or null when there is none. */
-  body: Uint8Array | null;
+  /** The request body (whole by default), or null when there is none. */
+  body: Body;
   /** `true` when the request asks for a WebSocket upgrade. */
   websocket: boolean;
 }
+
+/**
+ * A request map whose body is a stream pulled from the socket (the server
+ * option `streamBody`): nothing is read before the handler reads, and a slow
+ * reader holds the client back. The stream is also async-iterable. A body
+ * that breaks `maxBody` errors the stream with a {@linkcode ProtocolError}
+ * (status 413) and the response becomes 413; a client that leaves errors it
+ * too. What the handler leaves unread is dropped after the response (up to
+ * 256 KiB), or the connection closes.
+ *
+ * @example Counting the bytes of an upload as they arrive
+ * ```ts
+ * import { runServer, type StreamingRequest } from "@httpkit/httpkit";
+ *
+ * const server = runServer(async (req: StreamingRequest) => {
+ *   let n = 0;
+ *   if (req.body !== null) for await (const chunk of req.body) n += chunk.length;
+ *   return { body: `${n} bytes` };
+ * }, { ip: "127.0.0.1", port: 0, streamBody: true });
+ * const res = await fetch(`http://127.0.0.1:${server.port}/`, {
+ *   method: "POST",
+ *   body: new Uint8Array(100_000),
+ * });
+ * console.assert((await res.text()) === "100000 bytes");
+ * await server.stop();
+ * ```
+ */
+export type StreamingRequest = RingRequest<ReadableStream<Uint8Array> | null>;
 
 /**
  * What a response body may be. Strings go out as UTF-8. Streams, iterables
@@ -129,14 +159,19 @@ export interface RingResponse {
  * console.assert(res.status === 404 && (await res.text()) === "no /missing");
  * ```
  */
-export type Handler = (
-  req: RingRequest,
+export type Handler<Req = RingRequest> = (
+  req: Req,
 ) =>
   | RingResponse
   | null
   | undefined
   | void
   | Promise<RingResponse | null | undefined | void>;
+
+/** A handler for any body the server hands out (whole or streamed). */
+export type AnyHandler = Handler<
+  RingRequest<Uint8Array | ReadableStream<Uint8Array> | null>
+>;
 
 /**
  * Options of {@linkcode runServer}, with http-kit's defaults.
@@ -168,6 +203,13 @@ export interface ServerOptions {
   port?: number;
   /** Largest request body in bytes; larger gets 413. Default 8 MiB. */
   maxBody?: number;
+  /**
+   * Hand request bodies to the handler as streams it pulls instead of
+   * whole: `true` for every request, or a function that decides per
+   * request from its map (the body not read yet, `null`). See
+   * {@linkcode StreamingRequest}. Default `false`.
+   */
+  streamBody?: boolean | ((req: RingRequest<null>) => boolean);
   /** Longest request line or header line; longer gets 414. Default 8192. */
   maxLine?: number;
   /** Largest request head; larger gets 431. Default 64 KiB. */

@@ -43,7 +43,7 @@ const SERVER_DEFLATE: DeflateOptions = {
 export async function acceptWebSocket(
   c: ServerLink,
   head: RequestHead,
-  req: RingRequest,
+  req: RingRequest<unknown>,
   handlers: ChannelHandlers,
   options: UpgradeOptions,
 ): Promise<boolean> {
