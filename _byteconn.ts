@@ -19,6 +19,11 @@ export class ByteConn {
   end = 0;
   /** Set once {@linkcode close} ran. */
   closed = false;
+  /**
+   * A read into the buffer is under way: the buffer must not be replaced
+   * until it ends (the bytes would land in the old one).
+   */
+  reading = false;
   // Where the search for the end of a partial head resumes.
   #scan = 0;
   // Size of the buffer of a quiet connection.
@@ -68,7 +73,7 @@ export class ByteConn {
 
   /** Grows the buffer to at least `size` bytes, keeping what it holds. */
   reserve(size: number): void {
-    if (this.buf.length >= size) return;
+    if (this.buf.length >= size || this.reading) return;
     const bigger = new Uint8Array(size);
     bigger.set(this.buf.subarray(0, this.end));
     this.buf = bigger;
@@ -76,7 +81,9 @@ export class ByteConn {
 
   /** Gives a grown buffer back once it is empty (a quiet connection). */
   shrink(): void {
-    if (this.start === this.end && this.buf.length > this.#small) {
+    if (
+      this.start === this.end && this.buf.length > this.#small && !this.reading
+    ) {
       this.buf = new Uint8Array(this.#small);
       this.start = this.end = this.#scan = 0;
     }
@@ -93,7 +100,13 @@ export class ByteConn {
 
   /** Reads once into the buffer after `end`: the count read, or null at EOF. */
   async fill(min = 1): Promise<number | null> {
-    const n = await this.read(this.room(min));
+    this.reading = true;
+    let n: number | null;
+    try {
+      n = await this.read(this.room(min));
+    } finally {
+      this.reading = false;
+    }
     if (n !== null) this.end += n;
     return n;
   }
@@ -156,7 +169,13 @@ export class ByteConn {
       return rest;
     }
     this.start = this.end = 0;
-    const n = await this.read(this.buf);
+    this.reading = true;
+    let n: number | null;
+    try {
+      n = await this.read(this.buf);
+    } finally {
+      this.reading = false;
+    }
     if (n === null) return null;
     const chunk = this.buf.subarray(0, n);
     this.#chunkFrom = this.buf;

@@ -25,7 +25,10 @@ import type {
   RingRequest,
   RingResponse,
 } from "../server/types.ts";
+import { hasToken } from "../http1/_chars.ts";
 import { toHeaders } from "../http1/serialize.ts";
+import { LightRequest, requestUrl } from "./_request.ts";
+import { quickParts } from "./_response.ts";
 import { concat } from "../_bytes.ts";
 
 const encoder = new TextEncoder();
@@ -131,6 +134,7 @@ export const TAKEOVER_HEADER = "x-httpkit-takeover";
 export function ringRequestOf(
   request: Request,
 ): RingRequest<Uint8Array | ReadableStream<Uint8Array> | null> | undefined {
+  if (request instanceof LightRequest) return request.ring;
   return RINGS.get(request);
 }
 
@@ -188,24 +192,6 @@ export function toRequest(
   });
   RINGS.set(request, req);
   return request;
-}
-
-function requestUrl(req: RingRequest<unknown>): string {
-  let host = req.headers["host"];
-  if (host === undefined || host === "") {
-    const name = req.serverName.includes(":") && !req.serverName.startsWith("[")
-      ? `[${req.serverName}]`
-      : req.serverName;
-    host = `${name}:${req.serverPort}`;
-  }
-  let path = req.uri;
-  if (path.charCodeAt(0) !== 0x2f) {
-    // absolute-form targets keep only their path; `*` (OPTIONS) becomes `/*`
-    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(path);
-    path = m !== null ? m[1] || "/" : "/" + path;
-  }
-  const q = req.queryString === null ? "" : "?" + req.queryString;
-  return `${req.scheme}://${host}${path}${q}`;
 }
 
 /** Client address of a request map, with the port when the server knows it. */
@@ -296,7 +282,7 @@ export async function toRingRequest(
   const href = url.href;
   const qi = href.indexOf("?");
   const hi = href.indexOf("#");
-  const origin = RINGS.get(request);
+  const origin = ringRequestOf(request);
   const req: RingRequest = {
     serverPort: url.port !== ""
       ? Number(url.port)
@@ -327,11 +313,6 @@ export async function toRingRequest(
     (req as unknown as Record<symbol, unknown>)[CONN] = link;
   }
   return req;
-}
-
-function hasToken(value: string | undefined, token: string): boolean {
-  if (value === undefined) return false;
-  return value.split(",").some((t) => t.trim().toLowerCase() === token);
 }
 
 /**
@@ -539,16 +520,30 @@ export interface BodyHooks {
  * read into bytes (so it goes out with Content-Length in one write) and a
  * body still arriving streamed as it comes.
  */
-export async function settle(
+export function settle(
   response: Response,
   req?: RingRequest<unknown>,
   hooks?: BodyHooks,
-): Promise<RingResponse> {
+): RingResponse | Promise<RingResponse> {
   const t = takeoverOf(response, req);
   if (t !== undefined) {
     hooks?.done();
     return t;
   }
+  const quick = quickParts(response);
+  if (quick !== null) {
+    hooks?.done();
+    return quick;
+  }
+  return settleStream(response, hooks);
+}
+
+// A body read through its stream: what is ready at once goes out with
+// Content-Length, what is still arriving streams as it comes.
+async function settleStream(
+  response: Response,
+  hooks?: BodyHooks,
+): Promise<RingResponse> {
   const res = fromResponse(response);
   const stream = res.body;
   if (!(stream instanceof ReadableStream)) {

@@ -6,23 +6,25 @@
  * @module
  */
 
-import { requestSignal } from "../server/channel.ts";
+import { describe } from "../_describe.ts";
 import { runServer } from "../server/server.ts";
 import { runWorkers } from "../server/workers.ts";
 import type {
   Handler,
   RingRequest,
+  RingResponse,
   Server,
   ServerOptions,
   StreamingRequest,
 } from "../server/types.ts";
+import { LightRequest } from "./_request.ts";
+import { adoptDenoWebSocket, upgradedSocket } from "./websocket.ts";
 import {
   type BodyHooks,
   type FetchHandler,
   remoteAddrOf,
   type ServeHandlerInfo,
   settle,
-  toRequest,
 } from "./convert.ts";
 
 /**
@@ -306,59 +308,53 @@ export function fetchRingHandler(
   return ringHandler(handler, defaultOnError);
 }
 
-// The Ring handler behind serve(): Request in, settled Response out.
+// The Ring handler behind serve(): Request in, settled Response out. It
+// stays synchronous as long as the fetch handler does: every Promise costs.
 function ringHandler(
   handler: FetchHandler,
   onError: (error: unknown) => Response | Promise<Response>,
 ): Handler<StreamingRequest> {
-  return async (req) => {
-    let request: Request;
-    try {
-      request = lazySignalRequest(req);
-    } catch {
-      return { status: 400, body: "Bad Request" };
-    }
+  const failed = (
+    err: unknown,
+    req: StreamingRequest,
+    info: Info,
+  ): Promise<RingResponse> =>
+    Promise.resolve()
+      .then(() => onError(err))
+      .catch((err2) => defaultOnError(err2))
+      .then((response) => answer(response, req, info));
+  return (req) => {
     const info = new Info(req);
-    let response: Response;
+    let out: Response | Promise<Response>;
     try {
-      response = await handler(request, info);
-      if (!(response instanceof Response)) {
-        throw new TypeError(
-          `The handler must return a Response: received ${
-            response === null ? "null" : typeof response
-          }`,
-        );
-      }
+      out = handler(new LightRequest(req) as unknown as Request, info);
     } catch (err) {
-      try {
-        response = await onError(err);
-      } catch (err2) {
-        response = defaultOnError(err2);
-      }
+      return failed(err, req, info);
     }
-    return await settle(response, req, info);
+    if (out instanceof Response) return answer(out, req, info);
+    return Promise.resolve(out).then(
+      (response) => answer(response, req, info),
+    ).catch((err) => failed(err, req, info));
   };
 }
 
-// A Request whose `signal` starts watching the socket only once read, so
-// requests that never look at it cost no read-ahead.
-function lazySignalRequest(req: StreamingRequest): Request {
-  const ac = new AbortController();
-  const request = toRequest(req, { signal: ac.signal });
-  let watching = false;
-  Object.defineProperty(request, "signal", {
-    configurable: true,
-    enumerable: false,
-    get(): AbortSignal {
-      if (!watching) {
-        watching = true;
-        const s = requestSignal(req);
-        s.addEventListener("abort", () => ac.abort(s.reason), { once: true });
-      }
-      return ac.signal;
-    },
-  });
-  return request;
+// The response map for what the handler returned.
+function answer(
+  response: unknown,
+  req: StreamingRequest,
+  info: Info,
+): RingResponse | Promise<RingResponse> {
+  if (!(response instanceof Response)) {
+    throw new TypeError(
+      `The handler must return a Response: received ${describe(response)}`,
+    );
+  }
+  const socket = upgradedSocket(response);
+  if (socket !== null) {
+    info.done();
+    return adoptDenoWebSocket(req, response, socket);
+  }
+  return settle(response, req, info);
 }
 
 // `info` of a request: the address and `completed` are made on first use.

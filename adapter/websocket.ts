@@ -6,6 +6,9 @@
  */
 
 import type { Channel, ChannelHandlers, CloseStatus } from "../channel.ts";
+import { hasToken } from "../http1/_chars.ts";
+import type { RingRequest, RingResponse } from "../server/types.ts";
+import { requestUrl } from "./_request.ts";
 import { asChannel, type ChannelOptions } from "../server/channel.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
 import { ringRequestOf, takeoverResponse } from "./convert.ts";
@@ -148,12 +151,12 @@ export function upgradeWebSocket(
     );
   }
   const h = request.headers;
-  if (!hasToken(h.get("upgrade"), "websocket")) {
+  if (!hasToken(h.get("upgrade") ?? undefined, "websocket")) {
     throw new TypeError(
       "Invalid Header: 'upgrade' header must contain 'websocket'",
     );
   }
-  if (!hasToken(h.get("connection"), "upgrade")) {
+  if (!hasToken(h.get("connection") ?? undefined, "upgrade")) {
     throw new TypeError(
       "Invalid Header: 'connection' header must contain 'Upgrade'",
     );
@@ -199,11 +202,6 @@ export function upgradeWebSocket(
 const UPGRADED = new WeakSet<object>();
 const HANDLERS: unique symbol = Symbol("httpkit.wsHandlers");
 
-function hasToken(value: string | null, token: string): boolean {
-  if (value === null) return false;
-  return value.split(",").some((t) => t.trim().toLowerCase() === token);
-}
-
 type Listener = ((this: ServerWebSocket, ev: Event) => unknown) | null;
 type MessageListener =
   | ((this: ServerWebSocket, ev: MessageEvent) => unknown)
@@ -212,26 +210,23 @@ type CloseListener =
   | ((this: ServerWebSocket, ev: CloseEvent) => unknown)
   | null;
 
-/** The server side of an upgraded WebSocket, on a WebSocket channel. */
-class ServerWebSocket extends EventTarget {
-  static readonly CONNECTING = CONNECTING;
-  static readonly OPEN = OPEN;
-  static readonly CLOSING = CLOSING;
-  static readonly CLOSED = CLOSED;
-  readonly CONNECTING = CONNECTING;
-  readonly OPEN = OPEN;
-  readonly CLOSING = CLOSING;
-  readonly CLOSED = CLOSED;
-  readonly url: string;
-  readonly protocol: string;
-  readonly extensions: string;
-  binaryType: BinaryType = "arraybuffer";
-  onopen: Listener = null;
-  onmessage: MessageListener = null;
-  onclose: CloseListener = null;
-  onerror: Listener = null;
-  readonly [HANDLERS]: ChannelHandlers;
-  #state = CONNECTING;
+/** What a driven socket must offer: events, and the binary type it wants. */
+interface SocketTarget extends EventTarget {
+  binaryType: BinaryType;
+}
+
+/**
+ * Drives a WebSocket-shaped object from a WebSocket channel: the state,
+ * sends (Blobs in order), the close handshake, the idle ping, and the
+ * events. It drives our own `ServerWebSocket`, and also a `WebSocket` made
+ * by `Deno.upgradeWebSocket` on a request from serve() (see
+ * {@linkcode adoptDenoWebSocket}).
+ */
+class SocketDriver {
+  readonly handlers: ChannelHandlers;
+  state = CONNECTING;
+  #target: SocketTarget;
+  #origin: string;
   #ch: Channel | null = null;
   #chain: Promise<void> | null = null;
   #pendingClose: [number, string] | null = null;
@@ -240,29 +235,11 @@ class ServerWebSocket extends EventTarget {
   #heard = true;
   #pinged = false;
 
-  constructor(
-    url: string,
-    protocol: string,
-    extensions: string,
-    idleTimeout: number,
-  ) {
-    super();
-    this.url = url;
-    this.protocol = protocol;
-    this.extensions = extensions;
+  constructor(target: SocketTarget, url: string, idleTimeout: number) {
+    this.#target = target;
+    this.#origin = new URL(url).origin;
     this.#idle = idleTimeout;
-    // The on* properties run first, then addEventListener listeners.
-    this.addEventListener("open", (e) => this.onopen?.call(this, e));
-    this.addEventListener(
-      "message",
-      (e) => this.onmessage?.call(this, e as MessageEvent),
-    );
-    this.addEventListener(
-      "close",
-      (e) => this.onclose?.call(this, e as CloseEvent),
-    );
-    this.addEventListener("error", (e) => this.onerror?.call(this, e));
-    this[HANDLERS] = {
+    this.handlers = {
       onOpen: (ch) => this.#opened(ch),
       onReceive: (_ch, m) => this.#received(m),
       onPong: () => (this.#heard = true),
@@ -272,23 +249,12 @@ class ServerWebSocket extends EventTarget {
     };
   }
 
-  /** `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
-  get readyState(): number {
-    return this.#state;
-  }
-
-  /** Bytes queued for the client and not yet written. */
   get bufferedAmount(): number {
     return this.#ch?.bufferedAmount ?? 0;
   }
 
-  /**
-   * Sends a text (string) or binary (buffer, view, Blob) message, in order.
-   *
-   * @throws {DOMException} InvalidStateError unless the socket is open.
-   */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
-    if (this.#state !== OPEN) {
+    if (this.state !== OPEN) {
       throw new DOMException("'readyState' not OPEN", "InvalidStateError");
     }
     let msg: string | Uint8Array | Promise<ArrayBuffer>;
@@ -321,12 +287,6 @@ class ServerWebSocket extends EventTarget {
     this.#chain = next;
   }
 
-  /**
-   * Starts the closing handshake.
-   *
-   * @param code 1000 or 3000-4999; none sends a close frame without a code.
-   * @param reason Up to 123 bytes of UTF-8.
-   */
   close(code?: number, reason?: string): void {
     if (
       code !== undefined && code !== 1000 && !(code >= 3000 && code <= 4999)
@@ -344,11 +304,11 @@ class ServerWebSocket extends EventTarget {
       );
     }
     const c = code ?? (r !== "" ? 1000 : 0);
-    if (this.#state === CONNECTING) {
+    if (this.state === CONNECTING) {
       this.#pendingClose = [c, r];
-      this.#state = CLOSING;
-    } else if (this.#state === OPEN) {
-      this.#state = CLOSING;
+      this.state = CLOSING;
+    } else if (this.state === OPEN) {
+      this.state = CLOSING;
       const ch = this.#ch!;
       if (this.#chain !== null) this.#chain.then(() => ch.close(c, r));
       else ch.close(c, r);
@@ -361,11 +321,11 @@ class ServerWebSocket extends EventTarget {
       ch.close(...this.#pendingClose);
       return;
     }
-    this.#state = OPEN;
+    this.state = OPEN;
     if (this.#idle > 0) {
       this.#timer = unrefInterval(() => this.#tick(), this.#idle * 1000);
     }
-    this.dispatchEvent(new Event("open"));
+    this.#target.dispatchEvent(new Event("open"));
   }
 
   #tick(): void {
@@ -384,39 +344,196 @@ class ServerWebSocket extends EventTarget {
 
   #received(m: string | Uint8Array): void {
     this.#heard = true;
-    if (this.#state !== OPEN) return;
+    if (this.state !== OPEN) return;
     let data: string | ArrayBuffer | Blob;
     if (typeof m === "string") data = m;
-    else if (this.binaryType === "blob") data = new Blob([m as BlobPart]);
-    else if (m.byteOffset === 0 && m.byteLength === m.buffer.byteLength) {
+    else if (this.#target.binaryType === "blob") {
+      data = new Blob([m as BlobPart]);
+    } else if (m.byteOffset === 0 && m.byteLength === m.buffer.byteLength) {
       data = m.buffer as ArrayBuffer;
     } else data = m.slice().buffer;
-    this.dispatchEvent(
-      new MessageEvent("message", { data, origin: new URL(this.url).origin }),
+    this.#target.dispatchEvent(
+      new MessageEvent("message", { data, origin: this.#origin }),
     );
   }
 
   #closed(status: CloseStatus, code: number | undefined): void {
     if (this.#timer !== 0) clearInterval(this.#timer);
     this.#timer = 0;
-    this.#state = CLOSED;
+    this.state = CLOSED;
     const c = code === undefined || code === 0 ? 1005 : code;
     const wasClean = c !== 1006 && status !== "abnormal";
     if (!wasClean) this.#error("WebSocket closed abnormally");
-    this.dispatchEvent(
+    this.#target.dispatchEvent(
       new CloseEvent("close", { code: c, reason: "", wasClean }),
     );
   }
 
   #refused(status: number, reason: string): void {
-    this.#state = CLOSED;
+    this.state = CLOSED;
     this.#error(`WebSocket handshake failed: ${status} ${reason}`);
-    this.dispatchEvent(
+    this.#target.dispatchEvent(
       new CloseEvent("close", { code: 1006, reason: "", wasClean: false }),
     );
   }
 
   #error(message: string): void {
-    this.dispatchEvent(new ErrorEvent("error", { message }));
+    this.#target.dispatchEvent(new ErrorEvent("error", { message }));
   }
+}
+
+/** The server side of an upgraded WebSocket, on a WebSocket channel. */
+class ServerWebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  readonly CONNECTING = CONNECTING;
+  readonly OPEN = OPEN;
+  readonly CLOSING = CLOSING;
+  readonly CLOSED = CLOSED;
+  readonly url: string;
+  readonly protocol: string;
+  readonly extensions: string;
+  binaryType: BinaryType = "arraybuffer";
+  onopen: Listener = null;
+  onmessage: MessageListener = null;
+  onclose: CloseListener = null;
+  onerror: Listener = null;
+  readonly #d: SocketDriver;
+
+  constructor(
+    url: string,
+    protocol: string,
+    extensions: string,
+    idleTimeout: number,
+  ) {
+    super();
+    this.url = url;
+    this.protocol = protocol;
+    this.extensions = extensions;
+    this.#d = new SocketDriver(this, url, idleTimeout);
+    // The on* properties run first, then addEventListener listeners.
+    this.addEventListener("open", (e) => this.onopen?.call(this, e));
+    this.addEventListener(
+      "message",
+      (e) => this.onmessage?.call(this, e as MessageEvent),
+    );
+    this.addEventListener(
+      "close",
+      (e) => this.onclose?.call(this, e as CloseEvent),
+    );
+    this.addEventListener("error", (e) => this.onerror?.call(this, e));
+  }
+
+  /** The channel callbacks that drive this socket. */
+  get [HANDLERS](): ChannelHandlers {
+    return this.#d.handlers;
+  }
+
+  /** `CONNECTING` (0), `OPEN` (1), `CLOSING` (2) or `CLOSED` (3). */
+  get readyState(): number {
+    return this.#d.state;
+  }
+
+  /** Bytes queued for the client and not yet written. */
+  get bufferedAmount(): number {
+    return this.#d.bufferedAmount;
+  }
+
+  /**
+   * Sends a text (string) or binary (buffer, view, Blob) message, in order.
+   *
+   * @throws {DOMException} InvalidStateError unless the socket is open.
+   */
+  send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
+    this.#d.send(data);
+  }
+
+  /**
+   * Starts the closing handshake.
+   *
+   * @param code 1000 or 3000-4999; none sends a close frame without a code.
+   * @param reason Up to 123 bytes of UTF-8.
+   */
+  close(code?: number, reason?: string): void {
+    this.#d.close(code, reason);
+  }
+}
+
+/**
+ * The WebSocket that `Deno.upgradeWebSocket` returned in `response`, when
+ * the response is its 101 (the runtime keeps the socket on the Response),
+ * or null.
+ */
+export function upgradedSocket(response: Response): WebSocket | null {
+  if (response.status !== 101) return null;
+  const r = response as unknown as Record<symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(response)) {
+    if (r[key] instanceof WebSocket) return r[key] as WebSocket;
+  }
+  return null;
+}
+
+/**
+ * Serves a WebSocket made by `Deno.upgradeWebSocket` (code written for
+ * `Deno.serve`, such as Hono's `hono/deno` helper) on httpkit's WebSocket
+ * channel: the runtime's socket has no connection of its own here, so its
+ * `send`, `close`, `readyState`, `bufferedAmount`, `protocol` and
+ * `extensions` are given to it, and the channel's events are dispatched on
+ * it (its `onmessage` and listeners run as usual).
+ *
+ * @returns The response map that hands the connection over.
+ */
+export function adoptDenoWebSocket(
+  req: RingRequest<unknown>,
+  response: Response,
+  socket: WebSocket,
+): RingResponse {
+  const protocol = response.headers.get("sec-websocket-protocol");
+  const idle = idleTimeoutOf(socket);
+  const d = new SocketDriver(socket, socket.url || wsUrl(req), idle);
+  let extensions = "";
+  const own = (name: string, get: () => unknown): void => {
+    Object.defineProperty(socket, name, { configurable: true, get });
+  };
+  own("readyState", () => d.state);
+  own("bufferedAmount", () => d.bufferedAmount);
+  own("protocol", () => protocol ?? "");
+  own("extensions", () => extensions);
+  Object.defineProperty(socket, "send", {
+    configurable: true,
+    value: (data: string | ArrayBufferLike | ArrayBufferView | Blob) =>
+      d.send(data),
+  });
+  Object.defineProperty(socket, "close", {
+    configurable: true,
+    value: (code?: number, reason?: string) => d.close(code, reason),
+  });
+  const handlers: ChannelHandlers = {
+    ...d.handlers,
+    onOpen: (ch) => {
+      extensions = (ch as { extensions?: string | null }).extensions ?? "";
+      d.handlers.onOpen!(ch);
+    },
+  };
+  return asChannel(req, handlers, {
+    protocols: protocol === null ? [] : [protocol],
+  });
+}
+
+// Deno keeps the idleTimeout option on the socket; 120 s (its default)
+// when it cannot be read.
+function idleTimeoutOf(socket: WebSocket): number {
+  const s = socket as unknown as Record<symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(socket)) {
+    if (key.description === "[[idleTimeout]]" && typeof s[key] === "number") {
+      return s[key] as number;
+    }
+  }
+  return 120;
+}
+
+function wsUrl(req: RingRequest<unknown>): string {
+  return requestUrl(req).replace(/^http/, "ws");
 }

@@ -77,6 +77,26 @@ export type HeaderValue =
  */
 export type OutHeaders = Record<string, HeaderValue | null | undefined>;
 
+/**
+ * Header fields as name/value pairs in order, as `Headers` iterate (and as
+ * a fetch Response holds them); a repeated name is a repeated line.
+ *
+ * @example Pairs in a response map
+ * ```ts
+ * import { type HeaderPairs, toResponse } from "@httpkit/httpkit";
+ *
+ * const headers: HeaderPairs = [["set-cookie", "a=1"], ["set-cookie", "b=2"]];
+ * const res = toResponse({ headers, body: "hi" });
+ * console.assert(res.headers.getSetCookie().length === 2);
+ * ```
+ */
+export type HeaderPairs = readonly (readonly [string, string])[];
+
+/** Whether a header collection is name/value pairs. */
+export function isPairs(h: unknown): h is HeaderPairs {
+  return Array.isArray(h);
+}
+
 /** Which framing headers a user's header map set, by lower-case name. */
 export interface HeaderFlags {
   date: boolean;
@@ -98,11 +118,18 @@ export interface HeaderFlags {
  * LF or another control byte: such a header is never written.
  */
 export function userHeaders(
-  headers: OutHeaders | Headers | null | undefined,
+  headers: OutHeaders | Headers | HeaderPairs | null | undefined,
   flags: HeaderFlags,
 ): string {
   if (headers === null || headers === undefined) return "";
   let out = "";
+  if (isPairs(headers)) {
+    for (let i = 0; i < headers.length; i++) {
+      const pair = headers[i];
+      out += headerLine(pair[0], String(pair[1]), flags);
+    }
+    return out;
+  }
   if (headers instanceof Headers) {
     for (const [name, value] of headers) out += headerLine(name, value, flags);
     return out;
@@ -171,10 +198,11 @@ function skipFraming(name: string, value: string, flags: HeaderFlags): boolean {
  * arrays for repeated fields) or a copy of a `Headers`.
  */
 export function toHeaders(
-  headers: OutHeaders | Headers | null | undefined,
+  headers: OutHeaders | Headers | HeaderPairs | null | undefined,
 ): Headers {
   if (headers === undefined || headers === null) return new Headers();
   if (headers instanceof Headers) return new Headers(headers);
+  if (isPairs(headers)) return new Headers(headers as [string, string][]);
   const out = new Headers();
   for (const name in headers) {
     const v = headers[name];

@@ -1,8 +1,9 @@
 // Header helpers shared by the middleware: response maps may carry headers
-// as a plain record (any case, arrays for repeats) or as `Headers`.
+// as a plain record (any case, arrays for repeats), as `Headers` or as
+// name/value pairs.
 
 import type { RingResponse } from "../server/types.ts";
-import { toHeaders } from "../http1/serialize.ts";
+import { isPairs, toHeaders } from "../http1/serialize.ts";
 
 /** The response's headers as a fresh, mutable `Headers`. */
 export function headersOf(res: RingResponse): Headers {
@@ -15,6 +16,10 @@ export function responseHeader(res: RingResponse, name: string): string | null {
   if (h === undefined || h === null) return null;
   if (h instanceof Headers) return h.get(name);
   const want = name.toLowerCase();
+  if (isPairs(h)) {
+    for (const [k, v] of h) if (k.toLowerCase() === want) return v;
+    return null;
+  }
   for (const k in h) {
     if (k.toLowerCase() !== want) continue;
     const v = h[k];

@@ -5,6 +5,7 @@
 // only for equal status, headers, body, Date and connection handling. (The
 // request side's twin is http1/memo.ts.)
 
+import { isPairs } from "../http1/serialize.ts";
 import type { RingResponse } from "./types.ts";
 
 /** Responses longer than this (as text) are built every time. */
@@ -43,6 +44,14 @@ export class ReplyCache {
     ) return false;
     const names = this.#names;
     const values = this.#values;
+    if (isPairs(res.headers)) {
+      const pairs = res.headers;
+      if (pairs.length !== names.length) return false;
+      for (let i = 0; i < pairs.length; i++) {
+        if (pairs[i][0] !== names[i] || pairs[i][1] !== values[i]) return false;
+      }
+      return true;
+    }
     const headers = res.headers as Record<string, unknown> | null | undefined;
     if (!plainMap(headers)) return false;
     let i = 0;
@@ -65,15 +74,22 @@ export class ReplyCache {
     variant: number,
     date: string,
   ): void {
-    const headers = res.headers as Record<string, unknown> | null | undefined;
-    if (!plainMap(headers)) return;
     const names: string[] = [];
     const values: string[] = [];
-    for (const name in headers) {
-      const v = headers[name];
-      if (typeof v !== "string") return;
-      names.push(name);
-      values.push(v);
+    if (isPairs(res.headers)) {
+      for (const [name, value] of res.headers) {
+        names.push(name);
+        values.push(value);
+      }
+    } else {
+      const headers = res.headers as Record<string, unknown> | null | undefined;
+      if (!plainMap(headers)) return;
+      for (const name in headers) {
+        const v = headers[name];
+        if (typeof v !== "string") return;
+        names.push(name);
+        values.push(v);
+      }
     }
     this.#status = res.status ?? 200;
     this.#body = body;
@@ -86,7 +102,8 @@ export class ReplyCache {
 }
 
 // No headers, or an object literal: what both the cache and userHeaders read
-// field by field (a Headers object or a class instance is built every time).
+// field by field (a Headers object or a class instance is built every time;
+// name/value pairs are compared pair by pair).
 function plainMap(h: unknown): boolean {
   return h === null || h === undefined ||
     Object.getPrototypeOf(h) === Object.prototype;

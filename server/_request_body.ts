@@ -145,7 +145,6 @@ export class StreamedBody {
   async #start(): Promise<void> {
     this.#started = true;
     const c = this.#c;
-    c.reserve(STREAM_READ);
     const h = this.#head;
     if (h.expectContinue && !h.http10 && c.start === c.end) {
       await c.write(CONTINUE);
@@ -202,6 +201,9 @@ export class StreamedBody {
 
   async #read(): Promise<void> {
     const c = this.#c;
+    // Large reads while a body streams (not while another read is under
+    // way: its bytes go into the buffer it started with).
+    c.reserve(STREAM_READ);
     const prev = c.state;
     c.enter(State.Body);
     const n = await c.readMore();

@@ -81,12 +81,14 @@ export class Connection extends Output
         else {
           const dst = this.room();
           const gate = this.core.gate;
+          this.reading = true;
           const wait = gate.acquire(this);
           if (wait !== undefined) await wait;
           try {
             n = await this.conn.read(dst);
           } finally {
             gate.release(this);
+            this.reading = false;
           }
           if (n !== null) this.end += n;
         }

@@ -1,4 +1,4 @@
-import type { OutHeaders } from "../http1/serialize.ts";
+import type { HeaderPairs, OutHeaders } from "../http1/serialize.ts";
 
 /**
  * The Ring request map a handler receives: plain data, no methods.
@@ -134,11 +134,12 @@ export interface RingResponse {
   /** HTTP status; defaults to 200. */
   status?: number;
   /**
-   * Header fields; an array value becomes repeated lines. Content-Length,
+   * Header fields: a map (an array value becomes repeated lines), a
+   * `Headers`, or name/value pairs. Content-Length,
    * Transfer-Encoding and Connection are computed by the server (a
    * Content-Length given with a stream body is kept and enforced).
    */
-  headers?: OutHeaders | Headers;
+  headers?: OutHeaders | Headers | HeaderPairs;
   /** The body; see {@linkcode ResponseBody}. */
   body?: ResponseBody;
 }

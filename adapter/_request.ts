@@ -1,0 +1,163 @@
+// The Request a fetch handler gets from serve(). To anyone who checks it is
+// a Request: `instanceof Request`, every property and method, `clone()`,
+// `fetch(it)`, `new Request(it)`, `Deno.upgradeWebSocket(it)`. But the real
+// Request (URL parsing, a Headers object, the body stream wrapper, the
+// signal) costs more than the rest of a small request together, so `url`,
+// `method` and `headers` are answered from the parsed head, and the real
+// one is built only when something else is asked of it.
+//
+// How the rest reaches the real Request: the runtime's Request methods and
+// accessors work on internal keys of `this` (symbols). The probe below
+// lists the keys a real Request carries; each is defined on the light
+// prototype as an accessor that builds the real Request and reads (or
+// writes) the key there. So Request.prototype's own code, called on a light
+// request, runs on the real one, and so does the runtime's code in fetch()
+// and Deno.upgradeWebSocket(). Nothing depends on what the keys are called.
+
+import { requestSignal } from "../server/channel.ts";
+import type { RingRequest, StreamingRequest } from "../server/types.ts";
+
+const UPPER: Record<string, string> = {};
+
+/** A Request made from a request map, real only on demand. */
+export class LightRequest {
+  /** The request map it stands for. */
+  readonly ring: StreamingRequest;
+  #real: Request | null = null;
+  #url: string | null = null;
+  #headers: Headers | null = null;
+  #abort: AbortController | null = null;
+
+  constructor(ring: StreamingRequest) {
+    this.ring = ring;
+  }
+
+  get url(): string {
+    return this.#url ??= requestUrl(this.ring);
+  }
+
+  get method(): string {
+    const m = this.ring.requestMethod;
+    return UPPER[m] ??= m.toUpperCase();
+  }
+
+  get headers(): Headers {
+    if (this.#real !== null) return this.#real.headers;
+    return this.#headers ??= new Headers(this.ring.headers);
+  }
+
+  /** Aborts when the client goes away before the response is complete. */
+  get signal(): AbortSignal {
+    return this.#controller().signal;
+  }
+
+  // The signal watches the socket only once somebody asks for it.
+  #controller(): AbortController {
+    if (this.#abort === null) {
+      const ac = this.#abort = new AbortController();
+      const left = requestSignal(this.ring);
+      left.addEventListener("abort", () => ac.abort(left.reason), {
+        once: true,
+      });
+    }
+    return this.#abort;
+  }
+
+  /** The real Request, built once. */
+  real(): Request {
+    if (this.#real !== null) return this.#real;
+    const method = this.method;
+    const body = method === "GET" || method === "HEAD" ? null : this.ring.body;
+    this.#real = new Request(this.url, {
+      method,
+      headers: this.#headers ?? this.ring.headers,
+      body,
+      signal: this.#controller().signal,
+    });
+    return this.#real;
+  }
+}
+
+// Everything a light request does not answer itself goes to the real one:
+// the runtime's internal keys (found on a probe), and the methods and
+// accessors of Request.prototype that read them.
+const probe = new Request("http://localhost/");
+const proto = LightRequest.prototype as unknown as Record<PropertyKey, unknown>;
+for (const key of Object.getOwnPropertySymbols(probe)) {
+  Object.defineProperty(proto, key, {
+    configurable: true,
+    get(this: LightRequest): unknown {
+      return (this.real() as unknown as Record<symbol, unknown>)[key];
+    },
+    set(this: LightRequest, v: unknown): void {
+      (this.real() as unknown as Record<symbol, unknown>)[key] = v;
+    },
+  });
+}
+Object.setPrototypeOf(LightRequest.prototype, Request.prototype);
+
+/**
+ * The URL of a request map, as `new Request(url).url` would give it: built
+ * by hand when the parts are already in their normal form, else through
+ * the URL parser.
+ */
+export function requestUrl(r: RingRequest<unknown>): string {
+  let host = r.headers["host"];
+  if (host === undefined || host === "") {
+    const name = r.serverName.includes(":") && !r.serverName.startsWith("[")
+      ? `[${r.serverName}]`
+      : r.serverName;
+    host = `${name}:${r.serverPort}`;
+  }
+  let path = r.uri;
+  if (path.charCodeAt(0) !== 0x2f) {
+    // absolute-form targets keep only their path; `*` (OPTIONS) becomes `/*`
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*(.*)$/i.exec(path);
+    path = m !== null ? m[1] || "/" : "/" + path;
+  }
+  const q = r.queryString === null ? "" : "?" + r.queryString;
+  const raw = `${r.scheme}://${host}${path}${q}`;
+  if (normalHost(host, r.scheme) && normalPath(path) && normalQuery(q)) {
+    return raw;
+  }
+  try {
+    return new URL(raw).href;
+  } catch {
+    return raw;
+  }
+}
+
+// A lower-case name or IPv4 address, and a port that is not the default
+// one: what the URL parser would leave as it is.
+function normalHost(host: string, scheme: string): boolean {
+  let i = 0;
+  for (; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    if (
+      !((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d ||
+        c === 0x2e)
+    ) break;
+  }
+  if (i === 0) return false;
+  if (i === host.length) return host.charCodeAt(i - 1) !== 0x2e;
+  if (host.charCodeAt(i) !== 0x3a) return false;
+  const port = host.slice(i + 1);
+  if (!/^[1-9][0-9]{0,4}$/.test(port)) return false;
+  return scheme === "https" ? port !== "443" : port !== "80";
+}
+
+// Characters the URL parser leaves alone in a path (no percent-encoding
+// added, no backslash turned into a slash), and no dot segments.
+const PATH_OK = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/;
+const DOT_SEGMENT = /\/\.\.?(\/|$)|%2e/i;
+
+function normalPath(path: string): boolean {
+  return PATH_OK.test(path) && !DOT_SEGMENT.test(path);
+}
+
+// The same for a query, where `'` is percent-encoded for special schemes.
+const QUERY_OK = /^[A-Za-z0-9\-._~!$&()*+,;=:@/%?]*$/;
+
+function normalQuery(q: string): boolean {
+  return q === "" || QUERY_OK.test(q);
+}
