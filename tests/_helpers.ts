@@ -523,3 +523,82 @@ export async function established(port: number): Promise<number> {
   const text = new TextDecoder().decode(out.stdout).trim();
   return text === "" ? 0 : text.split("\n").length;
 }
+
+// ---------------------------------------------------------------------------
+// A minimal WebSocket client over RawClient (RFC 6455), for server tests that
+// need a few frames on the wire; channel_ws_test.ts has the thorough one.
+
+/** A WebSocket upgrade request for `path`, with extra header lines. */
+export function wsUpgrade(path = "/", extra = ""): string {
+  return `GET ${path} HTTP/1.1\r\nHost: test\r\nUpgrade: websocket\r\n` +
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+    `Sec-WebSocket-Version: 13\r\n${extra}\r\n`;
+}
+
+/** WebSocket opcodes. */
+export const WS_OP = { text: 1, binary: 2, close: 8, ping: 9, pong: 10 };
+
+/** One masked client frame (FIN set) carrying `payload`. */
+export function wsFrame(op: number, payload: string | Uint8Array): Uint8Array {
+  const data = typeof payload === "string" ? encoder.encode(payload) : payload;
+  const n = data.length;
+  const head = n < 126
+    ? [0x80 | op, 0x80 | n]
+    : n < 65536
+    ? [0x80 | op, 0x80 | 126, n >> 8, n & 255]
+    : [
+      0x80 | op,
+      0x80 | 127,
+      0,
+      0,
+      0,
+      0,
+      n >>> 24,
+      (n >> 16) & 255,
+      (n >> 8) & 255,
+      n & 255,
+    ];
+  const key = crypto.getRandomValues(new Uint8Array(4));
+  const out = new Uint8Array(head.length + 4 + n);
+  out.set(head);
+  out.set(key, head.length);
+  for (let i = 0; i < n; i++) out[head.length + 4 + i] = data[i] ^ key[i & 3];
+  return out;
+}
+
+/** A frame read from the server. */
+export interface WsFrame {
+  fin: boolean;
+  op: number;
+  payload: Uint8Array;
+}
+
+/** Reads one unmasked server frame, or null when the server closed first. */
+export async function readWsFrame(
+  c: RawClient,
+  timeout?: number,
+): Promise<WsFrame | null> {
+  const need = async (n: number): Promise<boolean> => {
+    while (c.available < n) if (!(await c.fill(timeout))) return false;
+    return true;
+  };
+  if (!(await need(2))) return null;
+  let b = bytes(c.peek().slice(0, 10));
+  let len = b[1] & 0x7f;
+  const hl = len === 126 ? 4 : len === 127 ? 10 : 2;
+  if (!(await need(hl))) return null;
+  b = bytes(c.peek().slice(0, hl));
+  if (len === 126) len = (b[2] << 8) | b[3];
+  else if (len === 127) {
+    len = ((b[6] << 24) | (b[7] << 16) | (b[8] << 8) | b[9]) >>> 0;
+  }
+  if (!(await need(hl + len))) return null;
+  const payload = bytes(c.peek().slice(hl, hl + len));
+  c.consume(hl + len);
+  return { fin: (b[0] & 0x80) !== 0, op: b[0] & 0x0f, payload };
+}
+
+/** The code of a close frame (1005 when it has none). */
+export function wsCloseCode(f: WsFrame): number {
+  return f.payload.length >= 2 ? (f.payload[0] << 8) | f.payload[1] : 1005;
+}
