@@ -51,6 +51,9 @@ export class ByteConn {
     if (this.start === this.end) {
       this.start = this.end = 0;
       this.#scan = 0;
+      if (this.buf.length < min) {
+        this.buf = new Uint8Array(grown(this.buf.length, min));
+      }
       return this.buf;
     }
     if (this.buf.length - this.end < min) {
@@ -60,8 +63,7 @@ export class ByteConn {
         this.#scan = Math.max(0, this.#scan - this.start);
         this.start = 0;
       }
-      let size = this.buf.length;
-      while (size - this.end < min) size *= 2;
+      const size = grown(this.buf.length, this.end + min);
       if (size !== this.buf.length) {
         const bigger = new Uint8Array(size);
         bigger.set(this.buf.subarray(0, this.end));
@@ -225,6 +227,12 @@ export class ByteConn {
       // already closed
     }
   }
+}
+
+// The buffer size that holds `need` bytes: doubled until it does.
+function grown(size: number, need: number): number {
+  while (size < need) size *= 2;
+  return size;
 }
 
 /** Errors that only mean the peer is gone. */

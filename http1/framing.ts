@@ -99,7 +99,14 @@ export function responseFraming(
   } else if (status === 205) {
     fields = "Content-Length: 0\r\n";
   } else if (req.method === "HEAD") {
-    const n = length === null ? (declared >= 0 ? declared : 0) : length;
+    // What a GET would say: the body's length, else the declared one.
+    const n = length !== null && length >= 0
+      ? length
+      : declared >= 0
+      ? declared
+      : length === null
+      ? 0
+      : -1;
     if (n >= 0) fields = contentLength(n);
   } else if (length === null || length >= 0) {
     framing = Framing.Length;

@@ -10,10 +10,18 @@ import { describe } from "../_describe.ts";
  */
 export function badResponse(res: unknown): string | null {
   if (res === null || res === undefined) return null;
-  if (typeof res !== "object") {
+  if (typeof res !== "object" || NOT_MAPS.some((t) => res instanceof t)) {
     return `The handler must return a response map such as { status, headers, body } (or null for 404): received ${
       describe(res)
     } ${preview(res)}`;
+  }
+  const headers = (res as { headers?: unknown }).headers;
+  if (
+    headers !== undefined && headers !== null && typeof headers !== "object"
+  ) {
+    return `Invalid response headers: ${describe(headers)} ${
+      preview(headers)
+    } (headers are a map of names to values, a Headers or [name, value] pairs)`;
   }
   const body = (res as { body?: unknown }).body;
   if (
@@ -27,6 +35,10 @@ export function badResponse(res: unknown): string | null {
   }
   return null;
 }
+
+// Objects that are plainly not response maps (they would pass as maps with
+// no status, headers or body: an empty 200).
+const NOT_MAPS = [Array, Map, Set, Date, Error, RegExp];
 
 function isBody(body: unknown): boolean {
   if (

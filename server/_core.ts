@@ -28,7 +28,7 @@ export const State = {
 /** What the server's sweep and stop need of a connection. */
 export interface Swept extends Linked {
   state: number;
-  /** When the state began, on the core's coarse clock. */
+  /** When the state began: the sweep tick then. */
   since: number;
   /** Bytes received and not yet consumed. */
   readonly start: number;
@@ -57,8 +57,12 @@ export interface Core {
   /** The last request head parsed and the last response sent. */
   heads: HeadMemo<RequestHead>;
   replies: ReplyCache;
-  /** A coarse clock (ms), advanced by the server's sweep timer. */
-  now: number;
+  /**
+   * The coarse clock: how many times the sweep timer has run. A connection
+   * stamps its state with it (reading a real clock per request would cost
+   * more than the stamp is worth); see server.ts for how it is read back.
+   */
+  tick: number;
   /** The `Date` header line, renewed by the sweep timer (at most 500 ms old). */
   date: string;
   stopping: boolean;

@@ -23,7 +23,7 @@ export class Output extends ByteConn {
   readonly core: Core;
   /** One of {@linkcode State}: what the connection waits for. */
   state: number = State.Head;
-  /** When the state began, on the core's coarse clock. */
+  /** When the state began: the sweep tick then (see {@linkcode Core}). */
   since: number;
   // Responses queued for one merged write: text not yet encoded, then parts.
   #text = "";
@@ -32,13 +32,13 @@ export class Output extends ByteConn {
   constructor(conn: Deno.Conn, core: Core) {
     super(conn, SMALL_BUFFER);
     this.core = core;
-    this.since = core.now;
+    this.since = core.tick;
   }
 
   /** Moves to `state`, starting its timeout. */
   enter(state: number): void {
     this.state = state;
-    this.since = this.core.now;
+    this.since = this.core.tick;
   }
 
   /** Queues head text; a head with latin1 values goes as bytes at once. */
@@ -153,14 +153,14 @@ export class Output extends ByteConn {
   endWrite(prev: number): void {
     if (this.state === State.Write) {
       this.state = prev;
-      this.since = this.core.now;
+      this.since = this.core.tick;
     }
   }
 
   // A peer that keeps taking bytes is slow, not stuck: writeTimeout counts
   // from the last progress.
   override progress(): void {
-    this.since = performance.now();
+    this.since = this.core.tick;
   }
 
   /**

@@ -26,7 +26,7 @@ export async function readLength(
     const n = await c.read(body.subarray(have));
     if (n === null) throw new Disconnect();
     have += n;
-    c.since = c.core.now;
+    c.since = c.core.tick;
   }
   return body;
 }
@@ -52,7 +52,7 @@ export async function readChunked(c: Output): Promise<Uint8Array> {
     c.start = dec.decode(c.buf, c.start, c.end, sink);
     if (dec.done) break;
     if (await c.fill() === null) throw new Disconnect();
-    c.since = core.now;
+    c.since = core.tick;
   }
   return concat(parts, total);
 }

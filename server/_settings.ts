@@ -138,7 +138,7 @@ export function coreOf(
     gate: new ReadGate(),
     heads: new HeadMemo(),
     replies: new ReplyCache(),
-    now: performance.now(),
+    tick: 0,
     date: dateHeader(),
     stopping: false,
     conns: new LinkedSet(),

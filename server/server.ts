@@ -169,7 +169,9 @@ class ServerImpl implements Server {
   #maxConnections: number;
   #timeouts: Timeouts;
   #sweep: number;
-  #period: number;
+  // When each recent sweep ran (ms), by tick: a ring that spans the longest
+  // timeout.
+  #ticks: Float64Array;
   #accepting: Promise<void>;
   #done!: () => void;
   #stopping: Promise<void> | null = null;
@@ -197,8 +199,18 @@ class ServerImpl implements Server {
       timeouts.body,
       timeouts.write,
     );
-    this.#period = Math.min(500, Math.max(10, min / 4));
-    this.#sweep = unrefInterval(() => this.#expire(), this.#period);
+    const max = Math.max(
+      timeouts.header,
+      timeouts.idle,
+      timeouts.body,
+      timeouts.write,
+    );
+    // A quarter of the shortest timeout, but few enough ticks to span the
+    // longest in a ring of at most 64 Ki entries.
+    const period = Math.max(Math.min(500, Math.max(10, min / 4)), max / 65000);
+    this.#ticks = new Float64Array(Math.ceil(max / period) + 3);
+    this.#ticks[0] = performance.now();
+    this.#sweep = unrefInterval(() => this.#expire(), period);
     this.#accepting = this.#accept();
     options.signal?.addEventListener("abort", () => this.stop(), {
       once: true,
@@ -243,17 +255,21 @@ class ServerImpl implements Server {
     }
   }
 
-  // Closes connections whose state outlived its timeout. A connection is
-  // stamped with the coarse clock, which may be up to one period old at the
-  // stamp: the period is added so that no timeout ever fires early.
+  // Closes connections whose state outlived its timeout. A state is stamped
+  // with the tick it began in, so it began no later than the sweep that
+  // ended that tick: its age is counted from there. A timeout thus never
+  // fires early, even after the event loop was blocked for long, and fires
+  // at most about one sweep period late.
   #expire(): void {
     const core = this.#core;
-    const now = (core.now = performance.now());
+    const now = performance.now();
+    const ticks = this.#ticks;
+    const tick = ++core.tick;
+    ticks[tick % ticks.length] = now;
     core.date = dateHeader();
     const t = this.#timeouts;
-    const slack = this.#period;
     for (const c of core.conns) {
-      const age = now - c.since - slack;
+      const age = this.#age(c.since, tick, now);
       switch (c.state) {
         case State.Idle:
           if (age > t.idle) c.close();
@@ -269,6 +285,15 @@ class ServerImpl implements Server {
           break;
       }
     }
+  }
+
+  // Time since the end of tick `since` (the latest its stamp can be from).
+  #age(since: number, tick: number, now: number): number {
+    if (since >= tick) return 0;
+    const ticks = this.#ticks;
+    // Older than the ring: older than the longest timeout too.
+    if (tick - since >= ticks.length - 1) return Infinity;
+    return now - ticks[(since + 1) % ticks.length];
   }
 
   stop(options: { timeout?: number } = {}): Promise<void> {

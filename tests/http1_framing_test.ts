@@ -547,10 +547,6 @@ Deno.test("responseFraming() writes at most one Connection line and never keep-a
 // (RFC 9110 section 9.3.2).
 Deno.test({
   name: "responseFraming() keeps a declared length on HEAD with a stream body",
-  // BUG: http1/framing.ts:102 takes `declared` only when `length === null`; a
-  // stream (length -1) with a declared length gets no Content-Length on HEAD
-  // though the same response to GET says "Content-Length: 9".
-  ignore: true,
   fn() {
     const get = responseFraming(GET11, 200, -1, 9, true);
     assert.deepEqual(lines(get), ["Content-Length: 9"]);
@@ -874,9 +870,6 @@ Deno.test("runServer() keeps a 304's Content-Length header and sends no body", a
 Deno.test({
   name:
     "runServer() answers HEAD to a stream with a declared length with that Content-Length, as GET",
-  // BUG: http1/framing.ts:102, via server/_respond.ts stream(): see the
-  // responseFraming() test above; the HEAD head has no Content-Length.
-  ignore: true,
   async fn() {
     await withServer(
       () => ({ headers: { "content-length": "9" }, body: stream("123456789") }),

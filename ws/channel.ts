@@ -193,8 +193,7 @@ export class WsChannel extends ChannelBase {
    * bytes (an object is not sent as JSON, nor as an empty frame).
    */
   send(data: ChannelData, closeAfterSend = false): boolean {
-    const map = typeof data === "object" && data !== null &&
-      !(data instanceof Uint8Array);
+    const map = isPlainObject(data);
     const body: unknown = map ? data.body : data;
     let queued: boolean;
     if (typeof body === "string") {
@@ -286,4 +285,11 @@ export class WsChannel extends ChannelBase {
       this.#ended();
     });
   }
+}
+
+// A `{ body }` map as HTTP channels take, not bytes of another kind.
+function isPlainObject(v: unknown): v is { body?: unknown } {
+  if (typeof v !== "object" || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
