@@ -27,6 +27,7 @@ export class LightRequest {
   #url: string | null = null;
   #headers: Headers | null = null;
   #abort: AbortController | null = null;
+  #watching = false;
 
   constructor(ring: StreamingRequest) {
     this.ring = ring;
@@ -48,19 +49,21 @@ export class LightRequest {
 
   /** Aborts when the client goes away before the response is complete. */
   get signal(): AbortSignal {
-    return this.#controller().signal;
-  }
-
-  // The signal watches the socket only once somebody asks for it.
-  #controller(): AbortController {
-    if (this.#abort === null) {
-      const ac = this.#abort = new AbortController();
+    const ac = this.#controller();
+    // The socket is watched only once somebody asks for the signal: a
+    // watch reads ahead of the request loop.
+    if (!this.#watching) {
+      this.#watching = true;
       const left = requestSignal(this.ring);
       left.addEventListener("abort", () => ac.abort(left.reason), {
         once: true,
       });
     }
-    return this.#abort;
+    return ac.signal;
+  }
+
+  #controller(): AbortController {
+    return this.#abort ??= new AbortController();
   }
 
   /** The real Request, built once. */

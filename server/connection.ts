@@ -434,6 +434,17 @@ export class Connection extends Output
     return this.#ahead ??= this.fill().finally(() => (this.#ahead = null));
   }
 
+  /**
+   * The next bytes for a WebSocket channel: a read a watch started (a
+   * request signal, say) ends first, and its bytes come out first.
+   */
+  override async readChunk(): Promise<Uint8Array | null> {
+    if (this.#ahead !== null) {
+      if (await this.#ahead.catch(() => null) === null) return null;
+    }
+    return super.readChunk();
+  }
+
   async watchPeer(active: () => boolean): Promise<boolean> {
     try {
       while (
