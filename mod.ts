@@ -113,3 +113,11 @@ export type {
   RouteRequest,
   RouterOptions,
 } from "./middleware/router.ts";
+export { formatSse, sse } from "./server/sse.ts";
+export type {
+  SseChannel,
+  SseData,
+  SseEvent,
+  SseHandlers,
+  SseOptions,
+} from "./server/sse.ts";
