@@ -2,7 +2,8 @@
 // found once per test file and asked for by name:
 //
 //   const curl = needs("curl");
-//   Deno.test({ name: "...", ...curl, fn: async () => { ... peerPath("curl") } });
+//   curl.test("curl does X", async () => { ... peerPath("curl") ... });
+//   Deno.test({ name: "...", ...curl, fn: async () => { ... } }); // the same
 //
 // A missing peer skips the tests that need it (Deno.test `ignore`), and the
 // file prints one line per missing program when it ends:
@@ -32,12 +33,18 @@ export type PeerName =
   | "aiohttp"
   | "websockets";
 
-/** What a test file spreads into Deno.test options. */
+/** What a test file spreads into Deno.test options, or calls `test` on. */
 export interface Needs {
   /** True when a peer is missing; each read counts one skipped test. */
   readonly ignore: boolean;
   /** The missing peers (reading this counts nothing). */
   readonly missing: readonly PeerName[];
+  /**
+   * `Deno.test(name, fn)`, ignored when a peer is missing. (Two arguments,
+   * like Deno.test's short form, so a test keeps its formatting when it
+   * starts to need a peer.)
+   */
+  test(name: string, fn: (t: Deno.TestContext) => void | Promise<void>): void;
 }
 
 interface Probe {
@@ -114,6 +121,9 @@ export function needs(...names: PeerName[]): Needs {
         skipped.set(name, (skipped.get(name) ?? 0) + 1);
       }
       return missing.length > 0;
+    },
+    test(name, fn): void {
+      Deno.test(name, { ignore: this.ignore }, fn);
     },
   };
 }

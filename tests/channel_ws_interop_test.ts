@@ -105,140 +105,120 @@ async function python(
 // Python websockets
 
 for (const compression of ["deflate", "none"] as const) {
-  Deno.test(
-    `asChannel() interop: Python websockets echo, 1 MiB messages, ping, close (compression ${compression})`,
-    websockets,
-    async () => {
-      await withEchoServer({}, async (url, log) => {
-        const r = await python("ws_websockets_client.py", [
-          `${url}/echo`,
-          "echo",
-          compression,
-        ]);
-        assert.equal(r.subprotocol, "chat");
-        if (compression === "deflate") {
-          assert.match(String(r.extensions), /^permessage-deflate/);
-        } else {
-          assert.equal(r.extensions, null);
-        }
-        assert.equal(r.echoed, 302);
-        assert.equal(r.mismatches, 0);
-        assert.equal(r.pong, true);
-        assert.equal(r.close_code, 4001);
-        assert.equal(log.received.length, 302);
-        assert.equal(log.received[300], "t".repeat(2 ** 20));
-        assert.equal((log.received[301] as Uint8Array).length, 2 ** 20);
-        assert.deepEqual(log.pings, ["ping-payload"]);
-        await until(() => log.closes.length === 1, "onClose");
-        assert.deepEqual(log.closes[0], {
-          path: "/echo",
-          status: "unknown",
-          code: 4001,
-        });
-      });
-    },
-  );
-}
-
-Deno.test(
-  "asChannel() interop: Python websockets with deflate: false on the server",
-  websockets,
-  async () => {
-    await withEchoServer({ deflate: false }, async (url) => {
+  websockets.test(`asChannel() interop: Python websockets echo, 1 MiB messages, ping, close (compression ${compression})`, async () => {
+    await withEchoServer({}, async (url, log) => {
       const r = await python("ws_websockets_client.py", [
         `${url}/echo`,
         "echo",
-        "deflate",
+        compression,
       ]);
-      assert.equal(r.extensions, null);
+      assert.equal(r.subprotocol, "chat");
+      if (compression === "deflate") {
+        assert.match(String(r.extensions), /^permessage-deflate/);
+      } else {
+        assert.equal(r.extensions, null);
+      }
+      assert.equal(r.echoed, 302);
       assert.equal(r.mismatches, 0);
+      assert.equal(r.pong, true);
       assert.equal(r.close_code, 4001);
+      assert.equal(log.received.length, 302);
+      assert.equal(log.received[300], "t".repeat(2 ** 20));
+      assert.equal((log.received[301] as Uint8Array).length, 2 ** 20);
+      assert.deepEqual(log.pings, ["ping-payload"]);
+      await until(() => log.closes.length === 1, "onClose");
+      assert.deepEqual(log.closes[0], {
+        path: "/echo",
+        status: "unknown",
+        code: 4001,
+      });
     });
-  },
-);
+  });
+}
 
-Deno.test(
-  "asChannel() interop: Python websockets sees the server's close code, 1009 and a dropped client",
-  websockets,
-  async () => {
-    await withEchoServer({}, async (url, log) => {
-      const closed = await python("ws_websockets_client.py", [
-        `${url}/close`,
-        "server-close",
-      ]);
-      assert.equal(closed.close_code, 4002);
-      assert.equal(closed.close_reason, "server says bye");
-      const big = await python("ws_websockets_client.py", [
-        `${url}/small`,
-        "too-big",
-        "none",
-      ]);
-      assert.equal(big.close_code, 1009);
-      const bigDeflate = await python("ws_websockets_client.py", [
-        `${url}/small`,
-        "too-big",
-        "deflate",
-      ]);
-      assert.equal(bigDeflate.close_code, 1009);
-      await python("ws_websockets_client.py", [`${url}/echo`, "drop"]);
-      await until(() => log.closes.length === 4, "onClose");
-      assert.deepEqual(log.closes.map((c) => [c.path, c.status]), [
-        ["/close", "server-close"],
-        ["/small", "message-too-big"],
-        ["/small", "message-too-big"],
-        ["/echo", "going-away"],
-      ]);
-    });
-  },
-);
+websockets.test("asChannel() interop: Python websockets with deflate: false on the server", async () => {
+  await withEchoServer({ deflate: false }, async (url) => {
+    const r = await python("ws_websockets_client.py", [
+      `${url}/echo`,
+      "echo",
+      "deflate",
+    ]);
+    assert.equal(r.extensions, null);
+    assert.equal(r.mismatches, 0);
+    assert.equal(r.close_code, 4001);
+  });
+});
+
+websockets.test("asChannel() interop: Python websockets sees the server's close code, 1009 and a dropped client", async () => {
+  await withEchoServer({}, async (url, log) => {
+    const closed = await python("ws_websockets_client.py", [
+      `${url}/close`,
+      "server-close",
+    ]);
+    assert.equal(closed.close_code, 4002);
+    assert.equal(closed.close_reason, "server says bye");
+    const big = await python("ws_websockets_client.py", [
+      `${url}/small`,
+      "too-big",
+      "none",
+    ]);
+    assert.equal(big.close_code, 1009);
+    const bigDeflate = await python("ws_websockets_client.py", [
+      `${url}/small`,
+      "too-big",
+      "deflate",
+    ]);
+    assert.equal(bigDeflate.close_code, 1009);
+    await python("ws_websockets_client.py", [`${url}/echo`, "drop"]);
+    await until(() => log.closes.length === 4, "onClose");
+    assert.deepEqual(log.closes.map((c) => [c.path, c.status]), [
+      ["/close", "server-close"],
+      ["/small", "message-too-big"],
+      ["/small", "message-too-big"],
+      ["/echo", "going-away"],
+    ]);
+  });
+});
 
 // ---------------------------------------------------------------------------
 // aiohttp
 
 for (const compression of ["deflate", "none"] as const) {
-  Deno.test(
-    `asChannel() interop: aiohttp ws_connect echo and close (compression ${compression})`,
-    aiohttp,
-    async () => {
-      await withEchoServer({}, async (url, log) => {
-        const r = await python("ws_aiohttp_client.py", [
-          `${url}/echo`,
-          "echo",
-          compression,
-        ]);
-        assert.equal(r.protocol, "chat");
-        assert.equal(r.compress, compression === "deflate" ? 15 : 0);
-        assert.equal(r.echoed, 101);
-        assert.equal(r.mismatches, 0);
-        assert.equal(r.close_code, 4003);
-        await until(() => log.closes.length === 1, "onClose");
-        assert.deepEqual(log.closes[0], {
-          path: "/echo",
-          status: "unknown",
-          code: 4003,
-        });
-      });
-    },
-  );
-}
-
-Deno.test(
-  "asChannel() interop: aiohttp sees the server's close code and reason",
-  aiohttp,
-  async () => {
+  aiohttp.test(`asChannel() interop: aiohttp ws_connect echo and close (compression ${compression})`, async () => {
     await withEchoServer({}, async (url, log) => {
       const r = await python("ws_aiohttp_client.py", [
-        `${url}/close`,
-        "server-close",
+        `${url}/echo`,
+        "echo",
+        compression,
       ]);
-      assert.equal(r.close_code, 4002);
-      assert.equal(r.close_data, 4002);
-      assert.equal(r.close_extra, "server says bye");
+      assert.equal(r.protocol, "chat");
+      assert.equal(r.compress, compression === "deflate" ? 15 : 0);
+      assert.equal(r.echoed, 101);
+      assert.equal(r.mismatches, 0);
+      assert.equal(r.close_code, 4003);
       await until(() => log.closes.length === 1, "onClose");
-      assert.equal(log.closes[0].status, "server-close");
+      assert.deepEqual(log.closes[0], {
+        path: "/echo",
+        status: "unknown",
+        code: 4003,
+      });
     });
-  },
-);
+  });
+}
+
+aiohttp.test("asChannel() interop: aiohttp sees the server's close code and reason", async () => {
+  await withEchoServer({}, async (url, log) => {
+    const r = await python("ws_aiohttp_client.py", [
+      `${url}/close`,
+      "server-close",
+    ]);
+    assert.equal(r.close_code, 4002);
+    assert.equal(r.close_data, 4002);
+    assert.equal(r.close_extra, "server says bye");
+    await until(() => log.closes.length === 1, "onClose");
+    assert.equal(log.closes[0].status, "server-close");
+  });
+});
 
 // ---------------------------------------------------------------------------
 // npm ws

@@ -53,39 +53,35 @@ function failed(res: ClientResponse, code: string): ClientError {
   return res.error;
 }
 
-Deno.test(
-  "get() sends headers, query params and reads a JSON body as text",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const res = await get(`${base}/echo?a=1#frag`, {
-        client,
-        queryParams: { b: [1, 2], c: { d: "x y" } },
-        headers: { "X-Test": "yes", "X-Rep": ["1", "2"] },
-        userAgent: "ua-test",
-      });
-      const r = ok(res);
-      assert.equal(r.status, 200);
-      assert.equal(
-        r.headers["content-type"],
-        "application/json; charset=utf-8",
-      );
-      const e = JSON.parse(r.body as string);
-      assert.equal(e.query, "a=1&b=1&b=2&c%5Bd%5D=x+y");
-      assert.equal(e.headers["x-test"], "yes");
-      assert.deepEqual(
-        e.multi.filter((h: string[]) => h[0] === "x-rep"),
-        [["x-rep", "1"], ["x-rep", "2"]],
-      );
-      assert.equal(e.headers["user-agent"], "ua-test");
-      assert.equal(e.headers["accept-encoding"], "gzip, deflate");
-      assert.equal(e.headers["host"], `127.0.0.1:${HTTP_PORT}`);
-      assert.equal(r.opts.url, `${base}/echo?a=1&b=1&b=2&c%5Bd%5D=x+y#frag`);
+aiohttp.test("get() sends headers, query params and reads a JSON body as text", async () => {
+  await withClient(async (client) => {
+    const res = await get(`${base}/echo?a=1#frag`, {
+      client,
+      queryParams: { b: [1, 2], c: { d: "x y" } },
+      headers: { "X-Test": "yes", "X-Rep": ["1", "2"] },
+      userAgent: "ua-test",
     });
-  },
-);
+    const r = ok(res);
+    assert.equal(r.status, 200);
+    assert.equal(
+      r.headers["content-type"],
+      "application/json; charset=utf-8",
+    );
+    const e = JSON.parse(r.body as string);
+    assert.equal(e.query, "a=1&b=1&b=2&c%5Bd%5D=x+y");
+    assert.equal(e.headers["x-test"], "yes");
+    assert.deepEqual(
+      e.multi.filter((h: string[]) => h[0] === "x-rep"),
+      [["x-rep", "1"], ["x-rep", "2"]],
+    );
+    assert.equal(e.headers["user-agent"], "ua-test");
+    assert.equal(e.headers["accept-encoding"], "gzip, deflate");
+    assert.equal(e.headers["host"], `127.0.0.1:${HTTP_PORT}`);
+    assert.equal(r.opts.url, `${base}/echo?a=1&b=1&b=2&c%5Bd%5D=x+y#frag`);
+  });
+});
 
-Deno.test("queryParams styles: array and indexed", aiohttp, async () => {
+aiohttp.test("queryParams styles: array and indexed", async () => {
   await withClient(async (client) => {
     const a = json(
       await get(`${base}/echo`, {
@@ -106,80 +102,72 @@ Deno.test("queryParams styles: array and indexed", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "post() sends formParams, string and bytes bodies with Content-Length",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const f = json(
-        await post(`${base}/echo`, {
-          client,
-          formParams: { name: "Jo Do", tag: ["a&b", "c"] },
-        }),
-      );
-      assert.equal(f.body, "name=Jo+Do&tag=a%26b&tag=c");
-      assert.equal(
-        (f.headers as Record<string, string>)["content-type"],
-        "application/x-www-form-urlencoded",
-      );
-      const s = json(await put(`${base}/echo`, { client, body: "héllo" }));
-      assert.equal(s.method, "PUT");
-      assert.equal(s.body, "héllo");
-      assert.equal(
-        (s.headers as Record<string, string>)["content-length"],
-        "6",
-      );
-      const b = json(
-        await post(`${base}/echo`, {
-          client,
-          body: new Uint8Array([0x61, 0x62]),
-        }),
-      );
-      assert.equal(b.body, "ab");
-    });
-  },
-);
+aiohttp.test("post() sends formParams, string and bytes bodies with Content-Length", async () => {
+  await withClient(async (client) => {
+    const f = json(
+      await post(`${base}/echo`, {
+        client,
+        formParams: { name: "Jo Do", tag: ["a&b", "c"] },
+      }),
+    );
+    assert.equal(f.body, "name=Jo+Do&tag=a%26b&tag=c");
+    assert.equal(
+      (f.headers as Record<string, string>)["content-type"],
+      "application/x-www-form-urlencoded",
+    );
+    const s = json(await put(`${base}/echo`, { client, body: "héllo" }));
+    assert.equal(s.method, "PUT");
+    assert.equal(s.body, "héllo");
+    assert.equal(
+      (s.headers as Record<string, string>)["content-length"],
+      "6",
+    );
+    const b = json(
+      await post(`${base}/echo`, {
+        client,
+        body: new Uint8Array([0x61, 0x62]),
+      }),
+    );
+    assert.equal(b.body, "ab");
+  });
+});
 
-Deno.test(
-  "request() uploads a stream and an async iterable chunked, without a length",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const chunk = new Uint8Array(64 * 1024).fill(0x7a);
-      const stream = ReadableStream.from((function* () {
-        for (let i = 0; i < 16; i++) yield chunk;
-      })());
-      const r = json(
-        await request({
-          client,
-          url: `${base}/upload`,
-          method: "post",
-          body: stream,
-        }),
-      );
-      assert.equal(r.bytes, 16 * 64 * 1024);
-      assert.equal(r.te, "chunked");
-      assert.equal(r.cl, null);
-      async function* gen(): AsyncGenerator<string> {
-        yield "abc";
-        yield "";
-        yield "def";
-      }
-      const g = json(
-        await request({
-          client,
-          url: `${base}/upload`,
-          method: "put",
-          body: gen(),
-        }),
-      );
-      assert.equal(g.bytes, 6);
-      assert.equal(g.te, "chunked");
-    });
-  },
-);
+aiohttp.test("request() uploads a stream and an async iterable chunked, without a length", async () => {
+  await withClient(async (client) => {
+    const chunk = new Uint8Array(64 * 1024).fill(0x7a);
+    const stream = ReadableStream.from((function* () {
+      for (let i = 0; i < 16; i++) yield chunk;
+    })());
+    const r = json(
+      await request({
+        client,
+        url: `${base}/upload`,
+        method: "post",
+        body: stream,
+      }),
+    );
+    assert.equal(r.bytes, 16 * 64 * 1024);
+    assert.equal(r.te, "chunked");
+    assert.equal(r.cl, null);
+    async function* gen(): AsyncGenerator<string> {
+      yield "abc";
+      yield "";
+      yield "def";
+    }
+    const g = json(
+      await request({
+        client,
+        url: `${base}/upload`,
+        method: "put",
+        body: gen(),
+      }),
+    );
+    assert.equal(g.bytes, 6);
+    assert.equal(g.te, "chunked");
+  });
+});
 
-Deno.test("request() uploads a file with its length", aiohttp, async () => {
+aiohttp.test("request() uploads a file with its length", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/f.bin`;
@@ -198,46 +186,42 @@ Deno.test("request() uploads a file with its length", aiohttp, async () => {
   }
 });
 
-Deno.test(
-  "multipart bodies reach aiohttp's multipart reader",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = json(
-        await post(`${base}/multipart`, {
-          client,
-          multipart: [
-            { name: "title", content: "hello" },
-            {
-              name: "file",
-              content: new Uint8Array([0x41, 0x42]),
-              filename: "a.txt",
-              contentType: "text/plain",
-            },
-            { name: "blob", content: new Blob(["xyz"]), filename: "b.bin" },
-          ],
-        }),
-      );
-      assert.deepEqual(r.title, {
-        filename: null,
-        type: null,
-        content: "hello",
-      });
-      assert.deepEqual(r.file, {
-        filename: "a.txt",
-        type: "text/plain",
-        content: "AB",
-      });
-      assert.deepEqual(r.blob, {
-        filename: "b.bin",
-        type: "application/octet-stream",
-        content: "xyz",
-      });
+aiohttp.test("multipart bodies reach aiohttp's multipart reader", async () => {
+  await withClient(async (client) => {
+    const r = json(
+      await post(`${base}/multipart`, {
+        client,
+        multipart: [
+          { name: "title", content: "hello" },
+          {
+            name: "file",
+            content: new Uint8Array([0x41, 0x42]),
+            filename: "a.txt",
+            contentType: "text/plain",
+          },
+          { name: "blob", content: new Blob(["xyz"]), filename: "b.bin" },
+        ],
+      }),
+    );
+    assert.deepEqual(r.title, {
+      filename: null,
+      type: null,
+      content: "hello",
     });
-  },
-);
+    assert.deepEqual(r.file, {
+      filename: "a.txt",
+      type: "text/plain",
+      content: "AB",
+    });
+    assert.deepEqual(r.blob, {
+      filename: "b.bin",
+      type: "application/octet-stream",
+      content: "xyz",
+    });
+  });
+});
 
-Deno.test("basicAuth and oauthToken set Authorization", aiohttp, async () => {
+aiohttp.test("basicAuth and oauthToken set Authorization", async () => {
   await withClient(async (client) => {
     assert.equal((await get(`${base}/auth`, { client })).status, 401);
     const a = ok(
@@ -258,77 +242,69 @@ Deno.test("basicAuth and oauthToken set Authorization", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "chunked responses are decoded, whole and streamed as they arrive",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = ok(
-        await get(`${base}/chunked?n=5&size=3000`, { client, as: "bytes" }),
-      );
-      const body = r.body as Uint8Array;
-      assert.equal(body.length, 15000);
-      assert.equal(body[0], 65);
-      assert.equal(body[14999], 69);
-      const t0 = Date.now();
-      const s = ok(
-        await get(`${base}/chunked?n=3&size=10&delay=0.4`, {
-          client,
-          as: "stream",
-        }),
-      );
-      const reader = (s.body as ReadableStream<Uint8Array>).getReader();
-      const first = await reader.read();
-      assert.ok(Date.now() - t0 < 350, "first chunk came only with the end");
-      assert.deepEqual(first.value, new Uint8Array(10).fill(65));
-      let total = first.value!.length;
-      for (;;) {
-        const x = await reader.read();
-        if (x.done) break;
-        total += x.value.length;
-      }
-      assert.equal(total, 30);
-      assert.ok(Date.now() - t0 >= 700);
-      // The connection went back to the pool once the stream ended.
-      assert.equal(client.idleConnections, 1);
-    });
-  },
-);
+aiohttp.test("chunked responses are decoded, whole and streamed as they arrive", async () => {
+  await withClient(async (client) => {
+    const r = ok(
+      await get(`${base}/chunked?n=5&size=3000`, { client, as: "bytes" }),
+    );
+    const body = r.body as Uint8Array;
+    assert.equal(body.length, 15000);
+    assert.equal(body[0], 65);
+    assert.equal(body[14999], 69);
+    const t0 = Date.now();
+    const s = ok(
+      await get(`${base}/chunked?n=3&size=10&delay=0.4`, {
+        client,
+        as: "stream",
+      }),
+    );
+    const reader = (s.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    assert.ok(Date.now() - t0 < 350, "first chunk came only with the end");
+    assert.deepEqual(first.value, new Uint8Array(10).fill(65));
+    let total = first.value!.length;
+    for (;;) {
+      const x = await reader.read();
+      if (x.done) break;
+      total += x.value.length;
+    }
+    assert.equal(total, 30);
+    assert.ok(Date.now() - t0 >= 700);
+    // The connection went back to the pool once the stream ended.
+    assert.equal(client.idleConnections, 1);
+  });
+});
 
 for (const kind of ["gzip", "deflate", "deflate-raw"]) {
-  Deno.test(
-    `${kind} bodies are decoded (length-framed, chunked and streamed)`,
-    aiohttp,
-    async () => {
-      await withClient(async (client) => {
-        const want = "hello compressed world ".repeat(200);
-        const a = ok(await get(`${base}/compressed/${kind}`, { client }));
-        assert.equal(a.body, want);
-        const b = ok(
-          await get(`${base}/compressed/${kind}?chunked=1`, { client }),
-        );
-        assert.equal(b.body, want);
-        const c = ok(
-          await get(`${base}/compressed/${kind}`, { client, as: "stream" }),
-        );
-        assert.equal(
-          await new Response(c.body as ReadableStream<Uint8Array>).text(),
-          want,
-        );
-        const d = ok(
-          await get(`${base}/compressed/${kind}`, {
-            client,
-            autoCompression: false,
-            as: "bytes",
-          }),
-        );
-        assert.ok((d.body as Uint8Array).length < want.length);
-      });
-    },
-  );
+  aiohttp.test(`${kind} bodies are decoded (length-framed, chunked and streamed)`, async () => {
+    await withClient(async (client) => {
+      const want = "hello compressed world ".repeat(200);
+      const a = ok(await get(`${base}/compressed/${kind}`, { client }));
+      assert.equal(a.body, want);
+      const b = ok(
+        await get(`${base}/compressed/${kind}?chunked=1`, { client }),
+      );
+      assert.equal(b.body, want);
+      const c = ok(
+        await get(`${base}/compressed/${kind}`, { client, as: "stream" }),
+      );
+      assert.equal(
+        await new Response(c.body as ReadableStream<Uint8Array>).text(),
+        want,
+      );
+      const d = ok(
+        await get(`${base}/compressed/${kind}`, {
+          client,
+          autoCompression: false,
+          as: "bytes",
+        }),
+      );
+      assert.ok((d.body as Uint8Array).length < want.length);
+    });
+  });
 }
 
-Deno.test("maxBody applies after decompression", aiohttp, async () => {
+aiohttp.test("maxBody applies after decompression", async () => {
   await withClient(async (client) => {
     const r = await get(`${base}/bomb`, { client, maxBody: 1024 * 1024 });
     failed(r, "body-too-large");
@@ -348,67 +324,59 @@ Deno.test("maxBody applies after decompression", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "redirect chains are followed and traced; too many is an error",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = ok(await get(`${base}/redirect/3`, { client }));
-      assert.equal(r.status, 200);
-      assert.equal(JSON.parse(r.body as string).path, "/redirect/0");
-      assert.deepEqual(r.opts.traceRedirects, [
-        `${base}/redirect/3`,
-        `${base}/redirect/2`,
-        `${base}/redirect/1`,
-        `${base}/redirect/0`,
-      ]);
-      const e = failed(
-        await get(`${base}/redirect/12`, { client }),
-        "too-many-redirects",
-      );
-      assert.equal(e.message, "too many redirects: 10");
-      failed(
-        await get(`${base}/redirect/3`, { client, maxRedirects: 2 }),
-        "too-many-redirects",
-      );
-      const off = ok(
-        await get(`${base}/redirect/3`, { client, followRedirects: false }),
-      );
-      assert.equal(off.status, 302);
-      assert.equal(off.headers["location"], "/redirect/2");
-    });
-  },
-);
+aiohttp.test("redirect chains are followed and traced; too many is an error", async () => {
+  await withClient(async (client) => {
+    const r = ok(await get(`${base}/redirect/3`, { client }));
+    assert.equal(r.status, 200);
+    assert.equal(JSON.parse(r.body as string).path, "/redirect/0");
+    assert.deepEqual(r.opts.traceRedirects, [
+      `${base}/redirect/3`,
+      `${base}/redirect/2`,
+      `${base}/redirect/1`,
+      `${base}/redirect/0`,
+    ]);
+    const e = failed(
+      await get(`${base}/redirect/12`, { client }),
+      "too-many-redirects",
+    );
+    assert.equal(e.message, "too many redirects: 10");
+    failed(
+      await get(`${base}/redirect/3`, { client, maxRedirects: 2 }),
+      "too-many-redirects",
+    );
+    const off = ok(
+      await get(`${base}/redirect/3`, { client, followRedirects: false }),
+    );
+    assert.equal(off.status, 302);
+    assert.equal(off.headers["location"], "/redirect/2");
+  });
+});
 
-Deno.test(
-  "301-303 switch to GET and drop the body; HEAD stays HEAD",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      for (const code of [301, 302, 303]) {
-        const r = json(
-          await post(`${base}/code/${code}`, {
-            client,
-            body: "payload",
-            headers: { "content-type": "text/plain", "x-keep": "1" },
-          }),
-        );
-        assert.equal(r.method, "GET", `after ${code}`);
-        assert.equal(r.body, "");
-        const h = r.headers as Record<string, string>;
-        assert.equal(h["content-type"], undefined);
-        assert.equal(h["content-length"], undefined);
-        assert.equal(h["x-keep"], "1");
-      }
-      const hd = ok(await head(`${base}/code/302?to=/status/200`, { client }));
-      assert.equal(hd.status, 200);
-      assert.equal(hd.opts.method, "HEAD");
-      assert.equal(hd.headers["x-status"], "200");
-    });
-  },
-);
+aiohttp.test("301-303 switch to GET and drop the body; HEAD stays HEAD", async () => {
+  await withClient(async (client) => {
+    for (const code of [301, 302, 303]) {
+      const r = json(
+        await post(`${base}/code/${code}`, {
+          client,
+          body: "payload",
+          headers: { "content-type": "text/plain", "x-keep": "1" },
+        }),
+      );
+      assert.equal(r.method, "GET", `after ${code}`);
+      assert.equal(r.body, "");
+      const h = r.headers as Record<string, string>;
+      assert.equal(h["content-type"], undefined);
+      assert.equal(h["content-length"], undefined);
+      assert.equal(h["x-keep"], "1");
+    }
+    const hd = ok(await head(`${base}/code/302?to=/status/200`, { client }));
+    assert.equal(hd.status, 200);
+    assert.equal(hd.opts.method, "HEAD");
+    assert.equal(hd.headers["x-status"], "200");
+  });
+});
 
-Deno.test("307/308 keep the method and body", aiohttp, async () => {
+aiohttp.test("307/308 keep the method and body", async () => {
   await withClient(async (client) => {
     for (const code of [307, 308]) {
       const r = json(
@@ -430,7 +398,7 @@ Deno.test("307/308 keep the method and body", aiohttp, async () => {
   });
 });
 
-Deno.test("a redirect without Location is an error", aiohttp, async () => {
+aiohttp.test("a redirect without Location is an error", async () => {
   await withClient(async (client) => {
     const e = failed(
       await get(`${base}/code/302?nolocation=1`, { client }),
@@ -440,74 +408,66 @@ Deno.test("a redirect without Location is an error", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "cross-origin redirects drop Authorization and Cookie",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      // 127.0.0.1 and localhost are different origins on the same server.
-      const to = `http://localhost:${HTTP_PORT}/echo`;
-      const r = json(
-        await get(`${base}/code/302?to=${encodeURIComponent(to)}`, {
-          client,
-          basicAuth: ["a", "b"],
-          headers: { cookie: "s=1", "x-other": "kept" },
-        }),
-      );
-      const h = r.headers as Record<string, string>;
-      assert.equal(h["authorization"], undefined);
-      assert.equal(h["cookie"], undefined);
-      assert.equal(h["x-other"], "kept");
-      const same = json(
-        await get(`${base}/code/302?to=/echo`, {
-          client,
-          basicAuth: ["a", "b"],
-          headers: { cookie: "s=1" },
-        }),
-      );
-      const h2 = same.headers as Record<string, string>;
-      assert.equal(h2["authorization"], "Basic " + btoa("a:b"));
-      assert.equal(h2["cookie"], "s=1");
-    });
-  },
-);
+aiohttp.test("cross-origin redirects drop Authorization and Cookie", async () => {
+  await withClient(async (client) => {
+    // 127.0.0.1 and localhost are different origins on the same server.
+    const to = `http://localhost:${HTTP_PORT}/echo`;
+    const r = json(
+      await get(`${base}/code/302?to=${encodeURIComponent(to)}`, {
+        client,
+        basicAuth: ["a", "b"],
+        headers: { cookie: "s=1", "x-other": "kept" },
+      }),
+    );
+    const h = r.headers as Record<string, string>;
+    assert.equal(h["authorization"], undefined);
+    assert.equal(h["cookie"], undefined);
+    assert.equal(h["x-other"], "kept");
+    const same = json(
+      await get(`${base}/code/302?to=/echo`, {
+        client,
+        basicAuth: ["a", "b"],
+        headers: { cookie: "s=1" },
+      }),
+    );
+    const h2 = same.headers as Record<string, string>;
+    assert.equal(h2["authorization"], "Basic " + btoa("a:b"));
+    assert.equal(h2["cookie"], "s=1");
+  });
+});
 
-Deno.test(
-  "idle timeout: a silent server and a stalled body",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const t0 = Date.now();
-      const e = failed(
-        await get(`${base}/slow?delay=2`, { client, idleTimeout: 200 }),
-        "idle-timeout",
-      );
-      assert.equal(e.message, "idle timeout: 200 ms");
-      assert.ok(Date.now() - t0 < 1500);
-      failed(
-        await get(`${base}/stall-body`, { client, timeout: 200 }),
-        "idle-timeout",
-      );
-      const s = ok(
-        await get(`${base}/stall-body`, {
-          client,
-          idleTimeout: 200,
-          as: "stream",
-        }),
-      );
-      await assert.rejects(
-        new Response(s.body as ReadableStream<Uint8Array>).arrayBuffer(),
-        /idle timeout: 200 ms/,
-      );
-      const fine = ok(
-        await get(`${base}/slow?delay=0.05`, { client, idleTimeout: 2000 }),
-      );
-      assert.equal(fine.body, "slow");
-    });
-  },
-);
+aiohttp.test("idle timeout: a silent server and a stalled body", async () => {
+  await withClient(async (client) => {
+    const t0 = Date.now();
+    const e = failed(
+      await get(`${base}/slow?delay=2`, { client, idleTimeout: 200 }),
+      "idle-timeout",
+    );
+    assert.equal(e.message, "idle timeout: 200 ms");
+    assert.ok(Date.now() - t0 < 1500);
+    failed(
+      await get(`${base}/stall-body`, { client, timeout: 200 }),
+      "idle-timeout",
+    );
+    const s = ok(
+      await get(`${base}/stall-body`, {
+        client,
+        idleTimeout: 200,
+        as: "stream",
+      }),
+    );
+    await assert.rejects(
+      new Response(s.body as ReadableStream<Uint8Array>).arrayBuffer(),
+      /idle timeout: 200 ms/,
+    );
+    const fine = ok(
+      await get(`${base}/slow?delay=0.05`, { client, idleTimeout: 2000 }),
+    );
+    assert.equal(fine.body, "slow");
+  });
+});
 
-Deno.test("signal aborts a request in flight", aiohttp, async () => {
+aiohttp.test("signal aborts a request in flight", async () => {
   await withClient(async (client) => {
     const ac = new AbortController();
     const p = get(`${base}/slow?delay=2`, { client, signal: ac.signal });
@@ -517,57 +477,49 @@ Deno.test("signal aborts a request in flight", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "keep-alive: sequential requests share one connection; keepalive -1 does not",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      await get(`${base}/conn-reset`, { client, keepalive: -1 });
-      const peers = new Set<string>();
-      for (let i = 0; i < 5; i++) {
-        const r = json(await get(`${base}/conn`, { client }));
-        peers.add(String(r.peer));
-      }
-      assert.equal(peers.size, 1);
-      assert.equal(client.idleConnections, 1);
-      const fresh = new Set<string>();
-      for (let i = 0; i < 3; i++) {
-        const r = json(await get(`${base}/conn`, { client, keepalive: -1 }));
-        fresh.add(String(r.peer));
-        assert.equal(
-          (await get(`${base}/echo`, { client, keepalive: -1 })).status,
-          200,
-        );
-      }
-      assert.equal(fresh.size, 3);
-      // The first of those took the pooled connection, and closed it.
-      assert.equal(client.idleConnections, 0);
-    });
-  },
-);
-
-Deno.test(
-  "maxConnections caps connections per host and queues the rest",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      await get(`${base}/conn-reset`, { client, keepalive: -1 });
-      const t0 = Date.now();
-      const all = await Promise.all(
-        Array.from(
-          { length: 6 },
-          () => get(`${base}/conn?delay=0.15`, { client }),
-        ),
+aiohttp.test("keep-alive: sequential requests share one connection; keepalive -1 does not", async () => {
+  await withClient(async (client) => {
+    await get(`${base}/conn-reset`, { client, keepalive: -1 });
+    const peers = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const r = json(await get(`${base}/conn`, { client }));
+      peers.add(String(r.peer));
+    }
+    assert.equal(peers.size, 1);
+    assert.equal(client.idleConnections, 1);
+    const fresh = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const r = json(await get(`${base}/conn`, { client, keepalive: -1 }));
+      fresh.add(String(r.peer));
+      assert.equal(
+        (await get(`${base}/echo`, { client, keepalive: -1 })).status,
+        200,
       );
-      const peers = new Set(all.map((r) => String(json(r).peer)));
-      assert.equal(peers.size, 2);
-      assert.ok(Date.now() - t0 >= 400, "requests were not queued");
-      assert.equal(client.idleConnections, 2);
-    }, { maxConnections: 2 });
-  },
-);
+    }
+    assert.equal(fresh.size, 3);
+    // The first of those took the pooled connection, and closed it.
+    assert.equal(client.idleConnections, 0);
+  });
+});
 
-Deno.test("Connection: close responses are not pooled", aiohttp, async () => {
+aiohttp.test("maxConnections caps connections per host and queues the rest", async () => {
+  await withClient(async (client) => {
+    await get(`${base}/conn-reset`, { client, keepalive: -1 });
+    const t0 = Date.now();
+    const all = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () => get(`${base}/conn?delay=0.15`, { client }),
+      ),
+    );
+    const peers = new Set(all.map((r) => String(json(r).peer)));
+    assert.equal(peers.size, 2);
+    assert.ok(Date.now() - t0 >= 400, "requests were not queued");
+    assert.equal(client.idleConnections, 2);
+  }, { maxConnections: 2 });
+});
+
+aiohttp.test("Connection: close responses are not pooled", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${base}/close`, { client }));
     assert.equal(r.body, "bye");
@@ -575,74 +527,58 @@ Deno.test("Connection: close responses are not pooled", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "HEAD, 204 and 304 have no body; as none drops it",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const h = ok(await head(`${base}/big?n=100`, { client }));
-      assert.equal(h.body, null);
-      assert.equal(h.headers["content-length"], "100");
-      for (const code of [204, 304]) {
-        const r = ok(await get(`${base}/status/${code}`, { client }));
-        assert.equal(r.status, code);
-        assert.equal(r.body, null);
-      }
-      const n = ok(await get(`${base}/big?n=100`, { client, as: "none" }));
-      assert.equal(n.body, null);
-      // Every one of these left the connection reusable.
-      const again = ok(await get(`${base}/echo`, { client }));
-      assert.equal(again.status, 200);
-      assert.equal(client.idleConnections, 1);
-    });
-  },
-);
+aiohttp.test("HEAD, 204 and 304 have no body; as none drops it", async () => {
+  await withClient(async (client) => {
+    const h = ok(await head(`${base}/big?n=100`, { client }));
+    assert.equal(h.body, null);
+    assert.equal(h.headers["content-length"], "100");
+    for (const code of [204, 304]) {
+      const r = ok(await get(`${base}/status/${code}`, { client }));
+      assert.equal(r.status, code);
+      assert.equal(r.body, null);
+    }
+    const n = ok(await get(`${base}/big?n=100`, { client, as: "none" }));
+    assert.equal(n.body, null);
+    // Every one of these left the connection reusable.
+    const again = ok(await get(`${base}/echo`, { client }));
+    assert.equal(again.status, 200);
+    assert.equal(client.idleConnections, 1);
+  });
+});
 
-Deno.test(
-  "repeated response headers are joined; names are lower-case",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = ok(await get(`${base}/multi-headers`, { client }));
-      assert.equal(r.headers["x-multi"], "a,b");
-      assert.match(r.headers["set-cookie"], /c1=v1.*,.*c2=v2/);
-    });
-  },
-);
+aiohttp.test("repeated response headers are joined; names are lower-case", async () => {
+  await withClient(async (client) => {
+    const r = ok(await get(`${base}/multi-headers`, { client }));
+    assert.equal(r.headers["x-multi"], "a,b");
+    assert.match(r.headers["set-cookie"], /c1=v1.*,.*c2=v2/);
+  });
+});
 
-Deno.test(
-  "as: text uses the charset; auto keeps binary as bytes",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const t = ok(await get(`${base}/charset`, { client }));
-      assert.equal(t.body, "café");
-      const b = ok(await get(`${base}/big?n=3`, { client }));
-      assert.deepEqual(b.body, new Uint8Array([121, 121, 121]));
-      const s = ok(await get(`${base}/big?n=3`, { client, as: "text" }));
-      assert.equal(s.body, "yyy");
-    });
-  },
-);
+aiohttp.test("as: text uses the charset; auto keeps binary as bytes", async () => {
+  await withClient(async (client) => {
+    const t = ok(await get(`${base}/charset`, { client }));
+    assert.equal(t.body, "café");
+    const b = ok(await get(`${base}/big?n=3`, { client }));
+    assert.deepEqual(b.body, new Uint8Array([121, 121, 121]));
+    const s = ok(await get(`${base}/big?n=3`, { client, as: "text" }));
+    assert.equal(s.body, "yyy");
+  });
+});
 
-Deno.test(
-  "Expect: 100-continue: the interim response is skipped",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = json(
-        await post(`${base}/echo`, {
-          client,
-          headers: { expect: "100-continue" },
-          body: "after continue",
-        }),
-      );
-      assert.equal(r.body, "after continue");
-    });
-  },
-);
+aiohttp.test("Expect: 100-continue: the interim response is skipped", async () => {
+  await withClient(async (client) => {
+    const r = json(
+      await post(`${base}/echo`, {
+        client,
+        headers: { expect: "100-continue" },
+        body: "after continue",
+      }),
+    );
+    assert.equal(r.body, "after continue");
+  });
+});
 
-Deno.test("raw peer: HTTP/1.0 close-delimited body", aiohttp, async () => {
+aiohttp.test("raw peer: HTTP/1.0 close-delimited body", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${raw}/http10`, { client, as: "text" }));
     assert.equal(r.body, "close-delimited body");
@@ -650,22 +586,18 @@ Deno.test("raw peer: HTTP/1.0 close-delimited body", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "raw peer: chunk extensions and trailers; 1xx interim responses skipped",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = ok(await get(`${raw}/trailers`, { client, as: "text" }));
-      assert.equal(r.body, "hello world");
-      const i = ok(await get(`${raw}/interim`, { client, as: "text" }));
-      assert.equal(i.status, 200);
-      assert.equal(i.body, "final");
-      assert.equal(i.headers["link"], undefined);
-    });
-  },
-);
+aiohttp.test("raw peer: chunk extensions and trailers; 1xx interim responses skipped", async () => {
+  await withClient(async (client) => {
+    const r = ok(await get(`${raw}/trailers`, { client, as: "text" }));
+    assert.equal(r.body, "hello world");
+    const i = ok(await get(`${raw}/interim`, { client, as: "text" }));
+    assert.equal(i.status, 200);
+    assert.equal(i.body, "final");
+    assert.equal(i.headers["link"], undefined);
+  });
+});
 
-Deno.test("raw peer: malformed responses are errors", aiohttp, async () => {
+aiohttp.test("raw peer: malformed responses are errors", async () => {
   await withClient(async (client) => {
     let e = failed(await get(`${raw}/te-cl`, { client }), "protocol");
     assert.match(e.message, /Transfer-Encoding and Content-Length/);
@@ -679,91 +611,79 @@ Deno.test("raw peer: malformed responses are errors", aiohttp, async () => {
   });
 });
 
-Deno.test(
-  "raw peer: surplus bytes after a response keep the connection out of the pool",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const r = ok(await get(`${raw}/surplus`, { client, as: "text" }));
-      assert.equal(r.body, "ok");
-      assert.equal(client.idleConnections, 0);
-    });
-  },
-);
+aiohttp.test("raw peer: surplus bytes after a response keep the connection out of the pool", async () => {
+  await withClient(async (client) => {
+    const r = ok(await get(`${raw}/surplus`, { client, as: "text" }));
+    assert.equal(r.body, "ok");
+    assert.equal(client.idleConnections, 0);
+  });
+});
 
-Deno.test(
-  "a stale pooled connection is retried once for GET, not for POST",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      // /oneshot claims keep-alive, then closes the socket.
-      assert.equal(
-        ok(await get(`${raw}/oneshot`, { client, as: "text" })).body,
-        "ok",
-      );
-      assert.equal(client.idleConnections, 1);
-      await new Promise((r) => setTimeout(r, 50));
-      const before = Number(
-        ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
-          .body,
-      );
-      assert.equal(
-        ok(await get(`${raw}/oneshot`, { client, as: "text" })).body,
-        "ok",
-      );
-      await new Promise((r) => setTimeout(r, 50));
-      const e = await post(`${raw}/oneshot`, { client, body: "x" });
-      failed(e, "connection-closed");
-      const after = Number(
-        ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
-          .body,
-      );
-      // The GET's retry and the POST's one try opened... the POST reused the
-      // dead connection, so: count request, GET retry, count request.
-      assert.equal(after - before, 2);
-    });
-  },
-);
+aiohttp.test("a stale pooled connection is retried once for GET, not for POST", async () => {
+  await withClient(async (client) => {
+    // /oneshot claims keep-alive, then closes the socket.
+    assert.equal(
+      ok(await get(`${raw}/oneshot`, { client, as: "text" })).body,
+      "ok",
+    );
+    assert.equal(client.idleConnections, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const before = Number(
+      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
+        .body,
+    );
+    assert.equal(
+      ok(await get(`${raw}/oneshot`, { client, as: "text" })).body,
+      "ok",
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    const e = await post(`${raw}/oneshot`, { client, body: "x" });
+    failed(e, "connection-closed");
+    const after = Number(
+      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
+        .body,
+    );
+    // The GET's retry and the POST's one try opened... the POST reused the
+    // dead connection, so: count request, GET retry, count request.
+    assert.equal(after - before, 2);
+  });
+});
 
-Deno.test(
-  "errors as values: refused, bad URL, bad header, unsupported body",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = l.addr.port;
-      l.close();
-      const e = failed(
-        await get(`http://127.0.0.1:${port}/`, { client }),
-        "connection-refused",
-      );
-      assert.match(e.message, /connection refused/);
-      failed(await get("not a url", { client }), "bad-url");
-      failed(await get("ftp://example.com/", { client }), "bad-url");
-      failed(await request({ client }), "bad-url");
-      const h = failed(
-        await get(`${base}/echo`, {
-          client,
-          headers: { "x-bad": "a\r\nInjected: 1" },
-        }),
-        "bad-option",
-      );
-      assert.match(h.message, /x-bad/);
-      failed(
-        await post(`${base}/echo`, {
-          client,
-          // deno-lint-ignore no-explicit-any
-          body: { plain: "object" } as any,
-        }),
-        "unsupported-body",
-      );
-      failed(
-        await request({ client, url: base, method: "BAD METHOD" }),
-        "bad-option",
-      );
-    });
-  },
-);
+aiohttp.test("errors as values: refused, bad URL, bad header, unsupported body", async () => {
+  await withClient(async (client) => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = l.addr.port;
+    l.close();
+    const e = failed(
+      await get(`http://127.0.0.1:${port}/`, { client }),
+      "connection-refused",
+    );
+    assert.match(e.message, /connection refused/);
+    failed(await get("not a url", { client }), "bad-url");
+    failed(await get("ftp://example.com/", { client }), "bad-url");
+    failed(await request({ client }), "bad-url");
+    const h = failed(
+      await get(`${base}/echo`, {
+        client,
+        headers: { "x-bad": "a\r\nInjected: 1" },
+      }),
+      "bad-option",
+    );
+    assert.match(h.message, /x-bad/);
+    failed(
+      await post(`${base}/echo`, {
+        client,
+        // deno-lint-ignore no-explicit-any
+        body: { plain: "object" } as any,
+      }),
+      "unsupported-body",
+    );
+    failed(
+      await request({ client, url: base, method: "BAD METHOD" }),
+      "bad-option",
+    );
+  });
+});
 
 Deno.test("DNS failures are errors", async () => {
   await withClient(async (client) => {
@@ -776,33 +696,29 @@ Deno.test("DNS failures are errors", async () => {
   });
 });
 
-Deno.test(
-  "a callback's value resolves the promise; a throwing callback gives an error",
-  aiohttp,
-  async () => {
-    await withClient(async (client) => {
-      const n = await get(
-        `${base}/big?n=7`,
-        { client, as: "bytes" },
-        (res) => (res.body as Uint8Array).length,
-      );
-      assert.equal(n, 7);
-      const x = await get(`${base}/echo`, { client }, () => {
-        throw new Error("boom");
-      });
-      assert.ok(typeof x === "object" && x !== null && "error" in x);
-      assert.equal((x.error as Error).message, "boom");
-      assert.equal(x.opts.url, `${base}/echo`);
-      const asyncCb = await get(`${base}/echo`, { client }, async (res) => {
-        await Promise.resolve();
-        return res.status;
-      });
-      assert.equal(asyncCb, 200);
+aiohttp.test("a callback's value resolves the promise; a throwing callback gives an error", async () => {
+  await withClient(async (client) => {
+    const n = await get(
+      `${base}/big?n=7`,
+      { client, as: "bytes" },
+      (res) => (res.body as Uint8Array).length,
+    );
+    assert.equal(n, 7);
+    const x = await get(`${base}/echo`, { client }, () => {
+      throw new Error("boom");
     });
-  },
-);
+    assert.ok(typeof x === "object" && x !== null && "error" in x);
+    assert.equal((x.error as Error).message, "boom");
+    assert.equal(x.opts.url, `${base}/echo`);
+    const asyncCb = await get(`${base}/echo`, { client }, async (res) => {
+      await Promise.resolve();
+      return res.status;
+    });
+    assert.equal(asyncCb, 200);
+  });
+});
 
-Deno.test("other verbs go through method", aiohttp, async () => {
+aiohttp.test("other verbs go through method", async () => {
   await withClient(async (client) => {
     const r = json(
       await request({ client, url: `${base}/echo`, method: "propfind" }),

@@ -62,47 +62,39 @@ function code(res: ClientResponse): string {
   return res.error.code;
 }
 
-Deno.test(
-  "https: SNI selects nginx's server block; the connection is reused",
-  tls,
-  async () => {
-    await withClient(async (client) => {
-      const url = `https://localhost:${nginx.port}/`;
-      assert.equal(body(await get(url, { client, caCerts: ca })), "localhost");
-      assert.equal(body(await get(url, { client, caCerts: ca })), "localhost");
-      assert.equal(client.idleConnections, 1);
-    });
-  },
-);
+tls.test("https: SNI selects nginx's server block; the connection is reused", async () => {
+  await withClient(async (client) => {
+    const url = `https://localhost:${nginx.port}/`;
+    assert.equal(body(await get(url, { client, caCerts: ca })), "localhost");
+    assert.equal(body(await get(url, { client, caCerts: ca })), "localhost");
+    assert.equal(client.idleConnections, 1);
+  });
+});
 
-Deno.test("https: an unknown CA is a TLS error", tls, async () => {
+tls.test("https: an unknown CA is a TLS error", async () => {
   await withClient(async (client) => {
     const res = await get(`https://localhost:${nginx.port}/`, { client });
     assert.equal(code(res), "tls");
   });
 });
 
-Deno.test(
-  "https: the host name is verified; insecure skips only that check",
-  tls,
-  async () => {
-    await withClient(async (client) => {
-      // An IP sends no SNI: nginx answers with the a.test certificate.
-      const url = `https://127.0.0.1:${nginx.port}/`;
-      const bad = await get(url, { client, caCerts: ca });
-      assert.equal(code(bad), "tls");
-      assert.equal(
-        body(await get(url, { client, caCerts: ca, insecure: true })),
-        "a.test",
-      );
-      const noCa = await get(url, { client, insecure: true });
-      assert.equal(code(noCa), "tls");
-      assert.match(noCa.error!.message, /unsafely-ignore-certificate-errors/);
-    });
-  },
-);
+tls.test("https: the host name is verified; insecure skips only that check", async () => {
+  await withClient(async (client) => {
+    // An IP sends no SNI: nginx answers with the a.test certificate.
+    const url = `https://127.0.0.1:${nginx.port}/`;
+    const bad = await get(url, { client, caCerts: ca });
+    assert.equal(code(bad), "tls");
+    assert.equal(
+      body(await get(url, { client, caCerts: ca, insecure: true })),
+      "a.test",
+    );
+    const noCa = await get(url, { client, insecure: true });
+    assert.equal(code(noCa), "tls");
+    assert.match(noCa.error!.message, /unsafely-ignore-certificate-errors/);
+  });
+});
 
-Deno.test("proxy: http requests go out in absolute form", proxies, async () => {
+proxies.test("proxy: http requests go out in absolute form", async () => {
   await withClient(async (client) => {
     const res = await post(`${HTTP}/echo?x=1`, {
       client,
@@ -116,65 +108,57 @@ Deno.test("proxy: http requests go out in absolute form", proxies, async () => {
   });
 });
 
-Deno.test(
-  "proxy: https tunnels through CONNECT, with SNI for the target",
-  tlsAndProxies,
-  async () => {
-    await withClient(async (client) => {
-      // The proxy resolves *.test to 127.0.0.1: a.test is not the default
-      // block for... it is, so check both names through the tunnel.
-      const a = await get(`https://a.test:${nginx.port}/`, {
-        client,
-        proxyUrl: PROXY,
-        caCerts: ca,
-      });
-      assert.equal(body(a), "a.test");
-      const l = await get(`https://localhost:${nginx.port}/`, {
-        client,
-        proxyUrl: PROXY,
-        caCerts: ca,
-      });
-      assert.equal(body(l), "localhost");
-      // Tunnelled connections are pooled per target.
-      const again = await get(`https://localhost:${nginx.port}/`, {
-        client,
-        proxyUrl: PROXY,
-        caCerts: ca,
-      });
-      assert.equal(body(again), "localhost");
-      assert.equal(client.idleConnections, 2);
+tlsAndProxies.test("proxy: https tunnels through CONNECT, with SNI for the target", async () => {
+  await withClient(async (client) => {
+    // The proxy resolves *.test to 127.0.0.1: a.test is not the default
+    // block for... it is, so check both names through the tunnel.
+    const a = await get(`https://a.test:${nginx.port}/`, {
+      client,
+      proxyUrl: PROXY,
+      caCerts: ca,
     });
-  },
-);
+    assert.equal(body(a), "a.test");
+    const l = await get(`https://localhost:${nginx.port}/`, {
+      client,
+      proxyUrl: PROXY,
+      caCerts: ca,
+    });
+    assert.equal(body(l), "localhost");
+    // Tunnelled connections are pooled per target.
+    const again = await get(`https://localhost:${nginx.port}/`, {
+      client,
+      proxyUrl: PROXY,
+      caCerts: ca,
+    });
+    assert.equal(body(again), "localhost");
+    assert.equal(client.idleConnections, 2);
+  });
+});
 
-Deno.test(
-  "proxy: credentials in proxyUrl; a refused CONNECT is a proxy error",
-  tlsAndProxies,
-  async () => {
-    await withClient(async (client) => {
-      const denied = await get(`https://localhost:${nginx.port}/`, {
-        client,
-        proxyUrl: AUTH_PROXY,
-        caCerts: ca,
-      });
-      assert.equal(code(denied), "proxy");
-      assert.match(denied.error!.message, /407/);
-      const ok = await get(`https://localhost:${nginx.port}/`, {
-        client,
-        proxyUrl: `http://user:secret@127.0.0.1:${authProxy.ports[0]}`,
-        caCerts: ca,
-      });
-      assert.equal(body(ok), "localhost");
-      const plain = await get(`${HTTP}/echo`, {
-        client,
-        proxyUrl: `http://user:secret@127.0.0.1:${authProxy.ports[0]}`,
-      });
-      const e = JSON.parse(body(plain) as string);
-      assert.equal(e.headers["proxy-authorization"], undefined);
-      assert.equal(e.headers["x-proxy-target"], `${HTTP}/echo`);
+tlsAndProxies.test("proxy: credentials in proxyUrl; a refused CONNECT is a proxy error", async () => {
+  await withClient(async (client) => {
+    const denied = await get(`https://localhost:${nginx.port}/`, {
+      client,
+      proxyUrl: AUTH_PROXY,
+      caCerts: ca,
     });
-  },
-);
+    assert.equal(code(denied), "proxy");
+    assert.match(denied.error!.message, /407/);
+    const ok = await get(`https://localhost:${nginx.port}/`, {
+      client,
+      proxyUrl: `http://user:secret@127.0.0.1:${authProxy.ports[0]}`,
+      caCerts: ca,
+    });
+    assert.equal(body(ok), "localhost");
+    const plain = await get(`${HTTP}/echo`, {
+      client,
+      proxyUrl: `http://user:secret@127.0.0.1:${authProxy.ports[0]}`,
+    });
+    const e = JSON.parse(body(plain) as string);
+    assert.equal(e.headers["proxy-authorization"], undefined);
+    assert.equal(e.headers["x-proxy-target"], `${HTTP}/echo`);
+  });
+});
 
 Deno.test("connect timeout: a TLS handshake that never completes", async () => {
   // A listener that accepts but never speaks TLS.

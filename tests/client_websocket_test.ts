@@ -38,99 +38,79 @@ function collector() {
   };
 }
 
-Deno.test(
-  "websocket() echoes text, binary and a 1 MiB message with Python websockets",
-  websockets,
-  async () => {
-    const c = collector();
-    const ch = await websocket(`${base}/echo`, c.handlers);
-    assert.equal(ch.isWebSocket, true);
-    const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
-    ch.send("héllo");
-    ch.send(new Uint8Array([0, 1, 2, 255]));
-    ch.send(big);
-    await c.until(3);
-    assert.equal(c.messages[0], "héllo");
-    assert.deepEqual(c.messages[1], new Uint8Array([0, 1, 2, 255]));
-    assert.deepEqual(c.messages[2], big);
-    assert.equal(ch.close(), true);
-    assert.equal(ch.close(), false);
-    assert.deepEqual(await c.closed, { status: "client-close", code: 1000 });
-    await ch.closed;
-  },
-);
+websockets.test("websocket() echoes text, binary and a 1 MiB message with Python websockets", async () => {
+  const c = collector();
+  const ch = await websocket(`${base}/echo`, c.handlers);
+  assert.equal(ch.isWebSocket, true);
+  const big = new Uint8Array(1024 * 1024).map((_, i) => i % 251);
+  ch.send("héllo");
+  ch.send(new Uint8Array([0, 1, 2, 255]));
+  ch.send(big);
+  await c.until(3);
+  assert.equal(c.messages[0], "héllo");
+  assert.deepEqual(c.messages[1], new Uint8Array([0, 1, 2, 255]));
+  assert.deepEqual(c.messages[2], big);
+  assert.equal(ch.close(), true);
+  assert.equal(ch.close(), false);
+  assert.deepEqual(await c.closed, { status: "client-close", code: 1000 });
+  await ch.closed;
+});
 
-Deno.test(
-  "websocket() negotiates a subprotocol and permessage-deflate",
-  websockets,
-  async () => {
-    const c = collector();
-    const ch = await websocket(`${base}/echo`, c.handlers, {
-      protocols: ["superchat", "other"],
-    });
-    assert.equal(ch.protocol, "superchat");
-    const text = "compress me ".repeat(5000);
-    ch.send(text);
-    await c.until(1);
-    assert.equal(c.messages[0], text);
-    ch.close();
-    await ch.closed;
-  },
-);
+websockets.test("websocket() negotiates a subprotocol and permessage-deflate", async () => {
+  const c = collector();
+  const ch = await websocket(`${base}/echo`, c.handlers, {
+    protocols: ["superchat", "other"],
+  });
+  assert.equal(ch.protocol, "superchat");
+  const text = "compress me ".repeat(5000);
+  ch.send(text);
+  await c.until(1);
+  assert.equal(c.messages[0], text);
+  ch.close();
+  await ch.closed;
+});
 
-Deno.test(
-  "websocket() reports the server's close code and reason status",
-  websockets,
-  async () => {
-    const c = collector();
-    const ch = await websocket(`${base}/close4000`, c.handlers);
-    assert.deepEqual(await c.closed, { status: "unknown", code: 4000 });
-    assert.equal(ch.isOpen, false);
-    assert.equal(ch.send("late"), false);
-    await ch.closed;
-  },
-);
+websockets.test("websocket() reports the server's close code and reason status", async () => {
+  const c = collector();
+  const ch = await websocket(`${base}/close4000`, c.handlers);
+  assert.deepEqual(await c.closed, { status: "unknown", code: 4000 });
+  assert.equal(ch.isOpen, false);
+  assert.equal(ch.send("late"), false);
+  await ch.closed;
+});
 
-Deno.test(
-  "websocket() sends extra headers and keeps message order",
-  websockets,
-  async () => {
-    const c = collector();
-    const ch = await websocket(`${base}/headers`, c.handlers, {
-      headers: { "X-Token": "t-42" },
-    });
-    await c.until(1);
-    assert.equal(c.messages[0], "t-42");
-    ch.close();
-    await ch.closed;
-    const b = collector();
-    const ch2 = await websocket(`${base}/burst`, b.handlers, {
-      deflate: false,
-    });
-    await b.until(100);
-    assert.deepEqual(
-      b.messages,
-      Array.from({ length: 100 }, (_, i) => String(i)),
-    );
-    ch2.close();
-    await ch2.closed;
-  },
-);
+websockets.test("websocket() sends extra headers and keeps message order", async () => {
+  const c = collector();
+  const ch = await websocket(`${base}/headers`, c.handlers, {
+    headers: { "X-Token": "t-42" },
+  });
+  await c.until(1);
+  assert.equal(c.messages[0], "t-42");
+  ch.close();
+  await ch.closed;
+  const b = collector();
+  const ch2 = await websocket(`${base}/burst`, b.handlers, {
+    deflate: false,
+  });
+  await b.until(100);
+  assert.deepEqual(
+    b.messages,
+    Array.from({ length: 100 }, (_, i) => String(i)),
+  );
+  ch2.close();
+  await ch2.closed;
+});
 
-Deno.test(
-  "websocket() pings and gets the pong payload",
-  websockets,
-  async () => {
-    const pong = Promise.withResolvers<Uint8Array>();
-    const ch = await websocket(`${base}/echo`, {
-      onPong: (_ch, d) => pong.resolve(d),
-    });
-    assert.equal(ch.ping("abc"), true);
-    assert.deepEqual(await pong.promise, new TextEncoder().encode("abc"));
-    ch.close();
-    await ch.closed;
-  },
-);
+websockets.test("websocket() pings and gets the pong payload", async () => {
+  const pong = Promise.withResolvers<Uint8Array>();
+  const ch = await websocket(`${base}/echo`, {
+    onPong: (_ch, d) => pong.resolve(d),
+  });
+  assert.equal(ch.ping("abc"), true);
+  assert.deepEqual(await pong.promise, new TextEncoder().encode("abc"));
+  ch.close();
+  await ch.closed;
+});
 
 Deno.test("websocket() rejects a refused handshake and a bad URL", async () => {
   const server = runServer(() => ({ status: 404, body: "no" }), {

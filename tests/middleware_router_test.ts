@@ -351,58 +351,54 @@ Deno.test("router() returns object bodies for wrapJson to serialise", async () =
   assert.equal(wrong?.status, 405);
 });
 
-Deno.test(
-  "router() on a server: curl sees params, 404, 405 with Allow and HEAD",
-  hasCurl,
-  async () => {
-    const app = router([
-      ["GET", "/users/:id", (req) => ({
-        headers: { "content-type": "text/plain" },
-        body: `user ${req.pathParams.id}`,
-      })],
-      ["POST", "/users", () => ({ status: 201, body: "created" })],
-    ]);
-    await withServer(app, {}, async (t) => {
-      const base = `http://127.0.0.1:${t.port}`;
-      const curl = async (...args: string[]) => {
-        const out = await runCommand(peerPath("curl"), [
-          "-sS",
-          "-i",
-          "--max-time",
-          "10",
-          ...args,
-        ]);
-        assert.equal(out.code, 0, out.stderr);
-        const [head, body = ""] = out.stdout.split("\r\n\r\n");
-        const [status, ...lines] = head.split("\r\n");
-        const headers = new Map(lines.map((l) => {
-          const i = l.indexOf(":");
-          return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
-        }));
-        return { status: Number(status.split(" ")[1]), headers, body };
-      };
-      const user = await curl(`${base}/users/ann%20b`);
-      assert.equal(user.status, 200);
-      assert.equal(user.body, "user ann b");
+hasCurl.test("router() on a server: curl sees params, 404, 405 with Allow and HEAD", async () => {
+  const app = router([
+    ["GET", "/users/:id", (req) => ({
+      headers: { "content-type": "text/plain" },
+      body: `user ${req.pathParams.id}`,
+    })],
+    ["POST", "/users", () => ({ status: 201, body: "created" })],
+  ]);
+  await withServer(app, {}, async (t) => {
+    const base = `http://127.0.0.1:${t.port}`;
+    const curl = async (...args: string[]) => {
+      const out = await runCommand(peerPath("curl"), [
+        "-sS",
+        "-i",
+        "--max-time",
+        "10",
+        ...args,
+      ]);
+      assert.equal(out.code, 0, out.stderr);
+      const [head, body = ""] = out.stdout.split("\r\n\r\n");
+      const [status, ...lines] = head.split("\r\n");
+      const headers = new Map(lines.map((l) => {
+        const i = l.indexOf(":");
+        return [l.slice(0, i).toLowerCase(), l.slice(i + 1).trim()];
+      }));
+      return { status: Number(status.split(" ")[1]), headers, body };
+    };
+    const user = await curl(`${base}/users/ann%20b`);
+    assert.equal(user.status, 200);
+    assert.equal(user.body, "user ann b");
 
-      const missing = await curl(`${base}/nothing/here`);
-      assert.equal(missing.status, 404);
-      assert.equal(missing.body, "Not Found");
+    const missing = await curl(`${base}/nothing/here`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body, "Not Found");
 
-      const wrong = await curl("-X", "DELETE", `${base}/users/1`);
-      assert.equal(wrong.status, 405);
-      assert.equal(wrong.headers.get("allow"), "GET, HEAD, OPTIONS");
+    const wrong = await curl("-X", "DELETE", `${base}/users/1`);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get("allow"), "GET, HEAD, OPTIONS");
 
-      const head = await curl("-I", `${base}/users/ann`);
-      assert.equal(head.status, 200);
-      assert.equal(
-        head.headers.get("content-length"),
-        String("user ann".length),
-      );
-      assert.equal(head.body, "");
+    const head = await curl("-I", `${base}/users/ann`);
+    assert.equal(head.status, 200);
+    assert.equal(
+      head.headers.get("content-length"),
+      String("user ann".length),
+    );
+    assert.equal(head.body, "");
 
-      const created = await curl("-d", "x", `${base}/users`);
-      assert.equal(created.status, 201);
-    });
-  },
-);
+    const created = await curl("-d", "x", `${base}/users`);
+    assert.equal(created.status, 201);
+  });
+});

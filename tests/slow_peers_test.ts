@@ -78,40 +78,36 @@ async function tryWrite(c: RawClient, data: string): Promise<boolean> {
   }
 }
 
-Deno.test(
-  "slow-loris: dribbling heads get 408 at headerTimeout while others are served fast",
-  ss,
-  async () => {
-    await withServer(hello, { headerTimeout: 500 }, async (t) => {
-      const normal = normalTraffic(t);
-      const lorises = await Promise.all(
-        Array.from({ length: 12 }, () => t.connect()),
-      );
-      const t0 = performance.now();
-      const results = await Promise.all(lorises.map(async (c, k) => {
-        await c.write(`GET /loris${k} HTTP/1.1\r\nHost: t\r\nX-Slow: `);
-        // a header byte every 100 ms, forever
-        const dribble = (async () => {
-          while (await tryWrite(c, "a")) await sleep(100);
-        })();
-        const r = await c.readResponse({ timeout: 3000 });
-        const took = performance.now() - t0;
-        await c.expectClose(1000);
-        await dribble;
-        return { status: r.status, took };
-      }));
-      const lat = await normal.stop();
-      for (const r of results) {
-        assert.equal(r.status, 408);
-        assert.ok(r.took >= 450 && r.took < 1500, `408 after ${r.took} ms`);
-      }
-      assert.ok(lat.length >= 20, `only ${lat.length} normal requests`);
-      assert.ok(p(lat, 0.99) < 150, `normal p99 ${p(lat, 0.99)} ms`);
-      assert.equal(await settles(t.port, 0), 0);
-      assert.deepEqual(t.errors, []);
-    });
-  },
-);
+ss.test("slow-loris: dribbling heads get 408 at headerTimeout while others are served fast", async () => {
+  await withServer(hello, { headerTimeout: 500 }, async (t) => {
+    const normal = normalTraffic(t);
+    const lorises = await Promise.all(
+      Array.from({ length: 12 }, () => t.connect()),
+    );
+    const t0 = performance.now();
+    const results = await Promise.all(lorises.map(async (c, k) => {
+      await c.write(`GET /loris${k} HTTP/1.1\r\nHost: t\r\nX-Slow: `);
+      // a header byte every 100 ms, forever
+      const dribble = (async () => {
+        while (await tryWrite(c, "a")) await sleep(100);
+      })();
+      const r = await c.readResponse({ timeout: 3000 });
+      const took = performance.now() - t0;
+      await c.expectClose(1000);
+      await dribble;
+      return { status: r.status, took };
+    }));
+    const lat = await normal.stop();
+    for (const r of results) {
+      assert.equal(r.status, 408);
+      assert.ok(r.took >= 450 && r.took < 1500, `408 after ${r.took} ms`);
+    }
+    assert.ok(lat.length >= 20, `only ${lat.length} normal requests`);
+    assert.ok(p(lat, 0.99) < 150, `normal p99 ${p(lat, 0.99)} ms`);
+    assert.equal(await settles(t.port, 0), 0);
+    assert.deepEqual(t.errors, []);
+  });
+});
 
 Deno.test("maxConnections: slots held by slow-loris peers free up at headerTimeout", async () => {
   await withServer(hello, {
@@ -141,37 +137,33 @@ Deno.test("maxConnections: slots held by slow-loris peers free up at headerTimeo
   });
 });
 
-Deno.test(
-  "writeTimeout: a peer that stops reading a big body is cut, others are served",
-  ss,
-  async () => {
-    const size = 64 * 1024 * 1024;
-    const big = new Uint8Array(size).fill(0x61);
-    await withServer(
-      (req) => req.uri === "/big" ? { body: big } : hello(req),
-      { writeTimeout: 500 },
-      async (t) => {
-        const stuck = await t.connect();
-        await stuck.write(get("/big"));
-        const normal = normalTraffic(t);
-        await sleep(1300);
-        const lat = await normal.stop();
-        // the server gave up: reading now drains what was buffered, then EOF
-        // or reset, far short of the whole body
-        const rest = await stuck.readToEnd(3000).catch(() => new Uint8Array(0));
-        assert.ok(stuck.eof, "the stuck connection is still open");
-        assert.ok(
-          stuck.received < size,
-          `got ${stuck.received} of ${size} bytes: never cut`,
-        );
-        assert.ok(rest.length >= 0);
-        assert.ok(lat.length >= 20, `only ${lat.length} normal requests`);
-        assert.ok(p(lat, 0.99) < 150, `normal p99 ${p(lat, 0.99)} ms`);
-        assert.equal(await settles(t.port, 0), 0);
-      },
-    );
-  },
-);
+ss.test("writeTimeout: a peer that stops reading a big body is cut, others are served", async () => {
+  const size = 64 * 1024 * 1024;
+  const big = new Uint8Array(size).fill(0x61);
+  await withServer(
+    (req) => req.uri === "/big" ? { body: big } : hello(req),
+    { writeTimeout: 500 },
+    async (t) => {
+      const stuck = await t.connect();
+      await stuck.write(get("/big"));
+      const normal = normalTraffic(t);
+      await sleep(1300);
+      const lat = await normal.stop();
+      // the server gave up: reading now drains what was buffered, then EOF
+      // or reset, far short of the whole body
+      const rest = await stuck.readToEnd(3000).catch(() => new Uint8Array(0));
+      assert.ok(stuck.eof, "the stuck connection is still open");
+      assert.ok(
+        stuck.received < size,
+        `got ${stuck.received} of ${size} bytes: never cut`,
+      );
+      assert.ok(rest.length >= 0);
+      assert.ok(lat.length >= 20, `only ${lat.length} normal requests`);
+      assert.ok(p(lat, 0.99) < 150, `normal p99 ${p(lat, 0.99)} ms`);
+      assert.equal(await settles(t.port, 0), 0);
+    },
+  );
+});
 
 // Small repeated responses go out as the reply cache's bytes, one write per
 // request; a peer that stops reading fills the socket buffers until those
@@ -297,100 +289,88 @@ Deno.test("bodyTimeout: a chunked upload stalled mid-chunk gets 408; a dribbled 
   );
 });
 
-Deno.test(
-  "idleTimeout: a crowd of idle keep-alive peers is closed, a busy one is not",
-  ss,
-  async () => {
-    await withServer(hello, { idleTimeout: 400 }, async (t) => {
-      const idle = await Promise.all(
-        Array.from({ length: 30 }, () => t.connect()),
-      );
-      for (const c of idle) await c.write(get("/once"));
-      for (const c of idle) await c.readResponse();
-      const normal = normalTraffic(t, 100);
-      const t0 = performance.now();
-      await Promise.all(idle.map((c) => c.expectClose(2000)));
-      const took = performance.now() - t0;
-      assert.ok(took >= 300 && took < 1200, `idle closed after ${took} ms`);
-      await sleep(300);
-      const lat = await normal.stop();
-      assert.ok(lat.length >= 5);
-      assert.equal(await settles(t.port, 0), 0);
-    });
-  },
-);
-
-Deno.test(
-  "peers that vanish mid-request do not disturb others",
-  ss,
-  async () => {
-    const big = new Uint8Array(4 * 1024 * 1024).fill(0x64);
-    await withServer(
-      async (req) => {
-        if (req.uri === "/big") return { body: big };
-        if (req.uri === "/slow") await sleep(100);
-        return hello(req);
-      },
-      {},
-      async (t) => {
-        const normal = normalTraffic(t, 5);
-        const half = [
-          "GET /half HTTP/1.1\r\nHo",
-          "POST /cl HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf",
-          "POST /ch HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
-          "20\r\nhalf",
-          "POST /ch HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
-          "4\r\nfull\r\n0\r\n",
-          get("/slow"),
-          // unread responses in our buffer make close() send a reset
-          get("/big") + get("/big"),
-        ];
-        const until = performance.now() + 600;
-        for (let round = 0; round < 10 || performance.now() < until; round++) {
-          await Promise.all(half.map(async (h) => {
-            const c = await RawClient.connect(t.port);
-            await c.write(h);
-            if (h.includes("/big")) await sleep(5);
-            c.close();
-          }));
-        }
-        const lat = await normal.stop();
-        assert.ok(
-          lat.length >= 10,
-          `normal latencies ${lat.map((x) => x.toFixed(1))}`,
-        );
-        assert.ok(p(lat, 0.99) < 250, `normal p99 ${p(lat, 0.99)} ms`);
-        assert.deepEqual(t.errors, [], "vanished peers were logged as errors");
-        assert.equal(await settles(t.port, 0), 0);
-        const c = await t.connect();
-        await c.write(get("/after"));
-        assert.equal((await c.readResponse()).text, "hello /after");
-      },
+ss.test("idleTimeout: a crowd of idle keep-alive peers is closed, a busy one is not", async () => {
+  await withServer(hello, { idleTimeout: 400 }, async (t) => {
+    const idle = await Promise.all(
+      Array.from({ length: 30 }, () => t.connect()),
     );
-  },
-);
+    for (const c of idle) await c.write(get("/once"));
+    for (const c of idle) await c.readResponse();
+    const normal = normalTraffic(t, 100);
+    const t0 = performance.now();
+    await Promise.all(idle.map((c) => c.expectClose(2000)));
+    const took = performance.now() - t0;
+    assert.ok(took >= 300 && took < 1200, `idle closed after ${took} ms`);
+    await sleep(300);
+    const lat = await normal.stop();
+    assert.ok(lat.length >= 5);
+    assert.equal(await settles(t.port, 0), 0);
+  });
+});
 
-Deno.test(
-  "200 connections opened and dropped in a loop leave the server healthy",
-  ss,
-  async () => {
-    await withServer(hello, {}, async (t) => {
-      for (let i = 0; i < 200; i++) {
-        const c = await RawClient.connect(t.port);
-        if (i % 3 === 1) await c.write("GET / HTTP/1.1\r\n");
-        if (i % 3 === 2) await c.write(get(`/drop${i}`));
-        c.close();
+ss.test("peers that vanish mid-request do not disturb others", async () => {
+  const big = new Uint8Array(4 * 1024 * 1024).fill(0x64);
+  await withServer(
+    async (req) => {
+      if (req.uri === "/big") return { body: big };
+      if (req.uri === "/slow") await sleep(100);
+      return hello(req);
+    },
+    {},
+    async (t) => {
+      const normal = normalTraffic(t, 5);
+      const half = [
+        "GET /half HTTP/1.1\r\nHo",
+        "POST /cl HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nhalf",
+        "POST /ch HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        "20\r\nhalf",
+        "POST /ch HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" +
+        "4\r\nfull\r\n0\r\n",
+        get("/slow"),
+        // unread responses in our buffer make close() send a reset
+        get("/big") + get("/big"),
+      ];
+      const until = performance.now() + 600;
+      for (let round = 0; round < 10 || performance.now() < until; round++) {
+        await Promise.all(half.map(async (h) => {
+          const c = await RawClient.connect(t.port);
+          await c.write(h);
+          if (h.includes("/big")) await sleep(5);
+          c.close();
+        }));
       }
+      const lat = await normal.stop();
       assert.ok(
-        (await settles(t.port, 0)) === 0,
-        "connections left established",
+        lat.length >= 10,
+        `normal latencies ${lat.map((x) => x.toFixed(1))}`,
       );
-      const c = await t.connect();
-      await c.write(get("/alive"));
-      assert.equal((await c.readResponse()).text, "hello /alive");
-      c.close();
+      assert.ok(p(lat, 0.99) < 250, `normal p99 ${p(lat, 0.99)} ms`);
+      assert.deepEqual(t.errors, [], "vanished peers were logged as errors");
       assert.equal(await settles(t.port, 0), 0);
-      assert.deepEqual(t.errors, []);
-    });
-  },
-);
+      const c = await t.connect();
+      await c.write(get("/after"));
+      assert.equal((await c.readResponse()).text, "hello /after");
+    },
+  );
+});
+
+ss.test("200 connections opened and dropped in a loop leave the server healthy", async () => {
+  await withServer(hello, {}, async (t) => {
+    for (let i = 0; i < 200; i++) {
+      const c = await RawClient.connect(t.port);
+      if (i % 3 === 1) await c.write("GET / HTTP/1.1\r\n");
+      if (i % 3 === 2) await c.write(get(`/drop${i}`));
+      c.close();
+    }
+    assert.ok(
+      (await settles(t.port, 0)) === 0,
+      "connections left established",
+    );
+    const c = await t.connect();
+    await c.write(get("/alive"));
+    assert.equal((await c.readResponse()).text, "hello /alive");
+    c.close();
+    assert.equal(await settles(t.port, 0), 0);
+    assert.deepEqual(t.errors, []);
+  });
+});

@@ -38,68 +38,63 @@ function handler(seen: (string | null)[]): (req: RingRequest) => RingResponse {
   };
 }
 
-Deno.test(
-  "sse() with headless Chromium: EventSource events, reconnect and Last-Event-ID",
-  chromiumPeer,
-  async () => {
-    const seen: (string | null)[] = [];
-    const server = runServer(handler(seen), {
-      ip: "127.0.0.1",
-      port: 0,
-      warnLogger: () => {},
-    });
-    const browser = await chromium.launch({
-      executablePath: peerPath("chromium"),
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-      ],
-    });
-    try {
-      const page = await browser.newPage();
-      page.setDefaultTimeout(10_000);
-      await page.goto(`http://127.0.0.1:${server.port}/`);
-      const got = await page.evaluate(async () => {
-        const events: { type: string; data: string; lastEventId: string }[] =
-          [];
-        let opens = 0;
-        const source = new EventSource("/events");
-        await new Promise<void>((resolve, reject) => {
-          const record = (e: MessageEvent) => {
-            events.push({
-              type: e.type,
-              data: e.data,
-              lastEventId: e.lastEventId,
-            });
-            if (events.length === 4) resolve();
-          };
-          source.onopen = () => opens++;
-          source.onmessage = record;
-          source.addEventListener("note", record);
-          // an error between the streams is the reconnect; a closed source is not
-          source.onerror = () => {
-            if (source.readyState === EventSource.CLOSED) {
-              reject(new Error("EventSource closed"));
-            }
-          };
-        });
-        source.close();
-        return { events, opens };
+chromiumPeer.test("sse() with headless Chromium: EventSource events, reconnect and Last-Event-ID", async () => {
+  const seen: (string | null)[] = [];
+  const server = runServer(handler(seen), {
+    ip: "127.0.0.1",
+    port: 0,
+    warnLogger: () => {},
+  });
+  const browser = await chromium.launch({
+    executablePath: peerPath("chromium"),
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+    ],
+  });
+  try {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(10_000);
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    const got = await page.evaluate(async () => {
+      const events: { type: string; data: string; lastEventId: string }[] = [];
+      let opens = 0;
+      const source = new EventSource("/events");
+      await new Promise<void>((resolve, reject) => {
+        const record = (e: MessageEvent) => {
+          events.push({
+            type: e.type,
+            data: e.data,
+            lastEventId: e.lastEventId,
+          });
+          if (events.length === 4) resolve();
+        };
+        source.onopen = () => opens++;
+        source.onmessage = record;
+        source.addEventListener("note", record);
+        // an error between the streams is the reconnect; a closed source is not
+        source.onerror = () => {
+          if (source.readyState === EventSource.CLOSED) {
+            reject(new Error("EventSource closed"));
+          }
+        };
       });
-      assert.deepEqual(got.events, [
-        { type: "message", data: "plain", lastEventId: "1" },
-        { type: "note", data: "two\nlines", lastEventId: "2" },
-        { type: "message", data: "then the server closes", lastEventId: "2" },
-        { type: "message", data: "resumed after 2", lastEventId: "2" },
-      ]);
-      assert.equal(got.opens, 2);
-      assert.deepEqual(seen, [null, "2"]);
-      await page.close();
-    } finally {
-      await browser.close();
-      await server.stop();
-    }
-  },
-);
+      source.close();
+      return { events, opens };
+    });
+    assert.deepEqual(got.events, [
+      { type: "message", data: "plain", lastEventId: "1" },
+      { type: "note", data: "two\nlines", lastEventId: "2" },
+      { type: "message", data: "then the server closes", lastEventId: "2" },
+      { type: "message", data: "resumed after 2", lastEventId: "2" },
+    ]);
+    assert.equal(got.opens, 2);
+    assert.deepEqual(seen, [null, "2"]);
+    await page.close();
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});

@@ -449,7 +449,7 @@ Deno.test("sse() rejects bad options and answers a WebSocket upgrade with 400", 
   assert.equal(res.status, 400);
 });
 
-Deno.test("sse() streams events to curl -N as they come", hasCurl, async () => {
+hasCurl.test("sse() streams events to curl -N as they come", async () => {
   const handlers: SseHandlers = {
     onOpen(ch) {
       let n = 0;
