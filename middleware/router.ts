@@ -5,6 +5,7 @@
  */
 
 import type { RingRequest, RingResponse } from "../server/types.ts";
+import { checkOptions } from "../_options.ts";
 import type { HandlerResult } from "./compose.ts";
 
 /**
@@ -148,7 +149,8 @@ interface Compiled<R extends RingRequest, Res> {
  * {@linkcode compose}). Name the request map they give and, for object
  * bodies, the response type: `router<JsonRequest, JsonResponse>(routes)`.
  * @throws {TypeError} For a route that is not a `[method, pattern,
- * handler]` tuple, a bad method name or a pattern that does not compile.
+ * handler]` tuple, a bad method name, a pattern that does not compile or an
+ * unknown option.
  *
  * @example Routes on a server
  * ```ts
@@ -213,6 +215,7 @@ export function router<
       `router: routes must be an array of [method, pattern, handler], got ${typeof routes}`,
     );
   }
+  checkOptions("router", options, ["notFound"]);
   const table = routes.map((route, i) => compile<R, Res>(route, i));
   const notFound: (req: R) => Res | RingResponse = options.notFound ??
     notFoundResponse;

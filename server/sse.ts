@@ -14,6 +14,7 @@ import type {
   ChannelMessage,
   CloseStatus,
 } from "../channel.ts";
+import { checkOptions } from "../_options.ts";
 import { unrefInterval } from "../_timers.ts";
 import { asChannel } from "./channel.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
@@ -207,6 +208,7 @@ const DEFAULT_HEADERS: Record<string, string> = {
 };
 
 const KEEP_ALIVE = ": keep-alive\n\n";
+const SSE_OPTIONS = ["headers", "keepAlive", "retry", "maxQueue"] as const;
 const LINE_BREAK = /\r\n|\r|\n/;
 const decoder = new TextDecoder();
 
@@ -321,6 +323,7 @@ function commentLines(text: string): string {
  * @param handlers `onOpen`, `onClose`, `onDrain`.
  * @param options More headers, `keepAlive`, `retry`, `maxQueue`.
  * @returns The response map to return from the handler.
+ * @throws {TypeError} For an unknown option (`keepalive` for `keepAlive`).
  * @throws {RangeError} For a negative or non-finite `keepAlive`, or a bad
  * `retry`.
  *
@@ -350,6 +353,7 @@ export function sse(
   handlers: SseHandlers = {},
   options: SseOptions = {},
 ): RingResponse {
+  checkOptions("sse", options, SSE_OPTIONS);
   const keepAlive = options.keepAlive ?? 15_000;
   if (!Number.isFinite(keepAlive) || keepAlive < 0) {
     throw new RangeError(

@@ -7,6 +7,7 @@ import {
   type RingResponse,
   type Route,
   router,
+  type RouterOptions,
   wrapJson,
   wrapParams,
 } from "../mod.ts";
@@ -301,6 +302,10 @@ Deno.test("router() rejects malformed routes with a TypeError naming them", () =
       message,
     });
   }
+  assert.throws(() => router([], { notfound: h } as RouterOptions), {
+    name: "TypeError",
+    message: 'router: unknown option "notfound" (did you mean "notFound"?)',
+  });
 });
 
 Deno.test("router() composes with wrapParams and wrapJson", async () => {

@@ -445,6 +445,13 @@ Deno.test("sse() rejects bad options and answers a WebSocket upgrade with 400", 
     });
   }
   assert.throws(() => sse(req, {}, { retry: -5 }), RangeError);
+  assert.throws(
+    () => sse(req, {}, { keepalive: 0 } as SseOptions),
+    {
+      name: "TypeError",
+      message: 'sse: unknown option "keepalive" (did you mean "keepAlive"?)',
+    },
+  );
   const res = sse(ringRequest({ websocket: true }), {});
   assert.equal(res.status, 400);
 });
