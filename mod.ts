@@ -107,3 +107,17 @@ export type { StaticOptions } from "./middleware/static.ts";
 export { acceptsGzip, wrapGzip } from "./middleware/gzip.ts";
 export type { GzipOptions } from "./middleware/gzip.ts";
 export type { DeflateOptions } from "./ws/deflate.ts";
+export { router } from "./middleware/router.ts";
+export type {
+  Route,
+  RouteRequest,
+  RouterOptions,
+} from "./middleware/router.ts";
+export { formatSse, sse } from "./server/sse.ts";
+export type {
+  SseChannel,
+  SseData,
+  SseEvent,
+  SseHandlers,
+  SseOptions,
+} from "./server/sse.ts";

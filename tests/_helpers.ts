@@ -1,10 +1,11 @@
 // Shared helpers of the server integration tests: start a server on
 // 127.0.0.1:0, talk to it over a raw socket with exact bytes, parse what comes
-// back, and run peer programs (curl, python).
+// back, and run peer programs (found by tests/_peers.ts).
 
 import { runServer } from "../mod.ts";
 import type { Handler, RingRequest, Server, ServerOptions } from "../mod.ts";
 import { concat } from "../_bytes.ts";
+import { peerPath } from "./_peers.ts";
 
 /** UTF-8 encoder shared by the tests. */
 export const encoder: TextEncoder = new TextEncoder();
@@ -512,9 +513,12 @@ export async function runCommand(
 export const IMF_FIXDATE: RegExp =
   /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 
-/** TCP connections established to the server's port, as `ss` sees them. */
+/**
+ * TCP connections established to the server's port, as `ss` sees them.
+ * Rejects when ss is missing (tests ask `needs("ss")` first).
+ */
 export async function established(port: number): Promise<number> {
-  const out = await new Deno.Command("ss", {
+  const out = await new Deno.Command(peerPath("ss"), {
     args: ["-Htn", "state", "established", `( sport = :${port} )`],
     stdin: "null",
     stdout: "piped",

@@ -13,6 +13,9 @@ import {
   runServer,
 } from "../mod.ts";
 import { until } from "./_helpers.ts";
+import { needs, peerPath } from "./_peers.ts";
+
+const chromiumPeer = needs("chromium");
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8">
 <title>httpkit channels</title></head><body>channels</body></html>`;
@@ -71,7 +74,7 @@ function handler(log: Log): (req: RingRequest) => RingResponse {
   };
 }
 
-Deno.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-poll", async (t) => {
+chromiumPeer.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-poll", async (t) => {
   const log: Log = { received: [], closes: [], acks: 0 };
   const server = runServer(handler(log), {
     ip: "127.0.0.1",
@@ -79,7 +82,7 @@ Deno.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-p
     warnLogger: () => {},
   });
   const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: peerPath("chromium"),
     args: [
       "--headless",
       "--no-sandbox",
@@ -123,7 +126,11 @@ Deno.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-p
             { code: number; reason: string; wasClean: boolean }
           >((resolve) =>
             ws.onclose = (e) =>
-              resolve({ code: e.code, reason: e.reason, wasClean: e.wasClean })
+              resolve({
+                code: e.code,
+                reason: e.reason,
+                wasClean: e.wasClean,
+              })
           );
           ws.close(4000, "page done");
           return {
@@ -195,7 +202,12 @@ Deno.test("asChannel() with headless Chromium: WebSocket, HTTP stream and long-p
       assert.equal(r.status, 200);
       assert.equal(r.type, "text/plain; charset=utf-8");
       assert.equal(r.x, "yes");
-      assert.deepEqual(r.chunks, ["chunk-0", "chunk-1", "chunk-2", "chunk-3"]);
+      assert.deepEqual(r.chunks, [
+        "chunk-0",
+        "chunk-1",
+        "chunk-2",
+        "chunk-3",
+      ]);
       await until(() => log.closes.length === 3, "onClose");
       assert.deepEqual(log.closes[2], {
         path: "/stream",

@@ -13,8 +13,10 @@ import {
   type Server,
 } from "../mod.ts";
 import { until } from "./_helpers.ts";
+import { needs, peerPath } from "./_peers.ts";
 
-const PYTHON = "/usr/bin/python3";
+const websockets = needs("websockets");
+const aiohttp = needs("aiohttp");
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 
 interface Log {
@@ -87,7 +89,7 @@ async function python(
   script: string,
   args: string[],
 ): Promise<Record<string, unknown>> {
-  const out = await new Deno.Command(PYTHON, {
+  const out = await new Deno.Command(peerPath("python3"), {
     args: [FIXTURES + script, ...args],
     stdin: "null",
     stdout: "piped",
@@ -103,7 +105,7 @@ async function python(
 // Python websockets
 
 for (const compression of ["deflate", "none"] as const) {
-  Deno.test(`asChannel() interop: Python websockets echo, 1 MiB messages, ping, close (compression ${compression})`, async () => {
+  websockets.test(`asChannel() interop: Python websockets echo, 1 MiB messages, ping, close (compression ${compression})`, async () => {
     await withEchoServer({}, async (url, log) => {
       const r = await python("ws_websockets_client.py", [
         `${url}/echo`,
@@ -134,7 +136,7 @@ for (const compression of ["deflate", "none"] as const) {
   });
 }
 
-Deno.test("asChannel() interop: Python websockets with deflate: false on the server", async () => {
+websockets.test("asChannel() interop: Python websockets with deflate: false on the server", async () => {
   await withEchoServer({ deflate: false }, async (url) => {
     const r = await python("ws_websockets_client.py", [
       `${url}/echo`,
@@ -147,7 +149,7 @@ Deno.test("asChannel() interop: Python websockets with deflate: false on the ser
   });
 });
 
-Deno.test("asChannel() interop: Python websockets sees the server's close code, 1009 and a dropped client", async () => {
+websockets.test("asChannel() interop: Python websockets sees the server's close code, 1009 and a dropped client", async () => {
   await withEchoServer({}, async (url, log) => {
     const closed = await python("ws_websockets_client.py", [
       `${url}/close`,
@@ -182,7 +184,7 @@ Deno.test("asChannel() interop: Python websockets sees the server's close code, 
 // aiohttp
 
 for (const compression of ["deflate", "none"] as const) {
-  Deno.test(`asChannel() interop: aiohttp ws_connect echo and close (compression ${compression})`, async () => {
+  aiohttp.test(`asChannel() interop: aiohttp ws_connect echo and close (compression ${compression})`, async () => {
     await withEchoServer({}, async (url, log) => {
       const r = await python("ws_aiohttp_client.py", [
         `${url}/echo`,
@@ -204,7 +206,7 @@ for (const compression of ["deflate", "none"] as const) {
   });
 }
 
-Deno.test("asChannel() interop: aiohttp sees the server's close code and reason", async () => {
+aiohttp.test("asChannel() interop: aiohttp sees the server's close code and reason", async () => {
   await withEchoServer({}, async (url, log) => {
     const r = await python("ws_aiohttp_client.py", [
       `${url}/close`,

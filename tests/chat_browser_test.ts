@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { chromium } from "npm:playwright-core@1";
 import { startExample } from "./fixtures/examples.ts";
+import { needs, peerPath } from "./_peers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
+const chromiumPeer = needs("chromium");
 
 // The page's DOM, as far as these checks need it (the test is not DOM-typed).
 interface PageDom {
@@ -16,24 +17,16 @@ interface PageDom {
   };
 }
 
-async function hasChromium(): Promise<boolean> {
-  try {
-    return (await Deno.stat(CHROMIUM)).isFile;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "examples/chat: two Chromium pages talk over ws, poll and sse",
-  ignore: !(await hasChromium()),
+  ...chromiumPeer,
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "httpkit_chat_" });
     const app = await startExample("chat/server.ts", ["--allow-read"]);
     const browser = await chromium.launch({
-      executablePath: CHROMIUM,
+      executablePath: peerPath("chromium"),
       args: [
         "--headless",
         "--no-sandbox",

@@ -13,9 +13,14 @@ import {
   request,
 } from "../client/mod.ts";
 import { startPeer } from "./fixtures/peers.ts";
+import { needs } from "./_peers.ts";
 
-const peer = await startPeer("aiohttp_server.py");
-const [HTTP_PORT, RAW_PORT] = peer.ports;
+const aiohttp = needs("aiohttp");
+// Started at load time, when aiohttp is there to start.
+const peer = aiohttp.missing.length === 0
+  ? await startPeer("aiohttp_server.py")
+  : null;
+const [HTTP_PORT, RAW_PORT] = peer?.ports ?? [0, 0];
 const base = `http://127.0.0.1:${HTTP_PORT}`;
 const raw = `http://127.0.0.1:${RAW_PORT}`;
 
@@ -48,7 +53,7 @@ function failed(res: ClientResponse, code: string): ClientError {
   return res.error;
 }
 
-Deno.test("get() sends headers, query params and reads a JSON body as text", async () => {
+aiohttp.test("get() sends headers, query params and reads a JSON body as text", async () => {
   await withClient(async (client) => {
     const res = await get(`${base}/echo?a=1#frag`, {
       client,
@@ -58,7 +63,10 @@ Deno.test("get() sends headers, query params and reads a JSON body as text", asy
     });
     const r = ok(res);
     assert.equal(r.status, 200);
-    assert.equal(r.headers["content-type"], "application/json; charset=utf-8");
+    assert.equal(
+      r.headers["content-type"],
+      "application/json; charset=utf-8",
+    );
     const e = JSON.parse(r.body as string);
     assert.equal(e.query, "a=1&b=1&b=2&c%5Bd%5D=x+y");
     assert.equal(e.headers["x-test"], "yes");
@@ -73,7 +81,7 @@ Deno.test("get() sends headers, query params and reads a JSON body as text", asy
   });
 });
 
-Deno.test("queryParams styles: array and indexed", async () => {
+aiohttp.test("queryParams styles: array and indexed", async () => {
   await withClient(async (client) => {
     const a = json(
       await get(`${base}/echo`, {
@@ -94,7 +102,7 @@ Deno.test("queryParams styles: array and indexed", async () => {
   });
 });
 
-Deno.test("post() sends formParams, string and bytes bodies with Content-Length", async () => {
+aiohttp.test("post() sends formParams, string and bytes bodies with Content-Length", async () => {
   await withClient(async (client) => {
     const f = json(
       await post(`${base}/echo`, {
@@ -110,7 +118,10 @@ Deno.test("post() sends formParams, string and bytes bodies with Content-Length"
     const s = json(await put(`${base}/echo`, { client, body: "héllo" }));
     assert.equal(s.method, "PUT");
     assert.equal(s.body, "héllo");
-    assert.equal((s.headers as Record<string, string>)["content-length"], "6");
+    assert.equal(
+      (s.headers as Record<string, string>)["content-length"],
+      "6",
+    );
     const b = json(
       await post(`${base}/echo`, {
         client,
@@ -121,7 +132,7 @@ Deno.test("post() sends formParams, string and bytes bodies with Content-Length"
   });
 });
 
-Deno.test("request() uploads a stream and an async iterable chunked, without a length", async () => {
+aiohttp.test("request() uploads a stream and an async iterable chunked, without a length", async () => {
   await withClient(async (client) => {
     const chunk = new Uint8Array(64 * 1024).fill(0x7a);
     const stream = ReadableStream.from((function* () {
@@ -156,7 +167,7 @@ Deno.test("request() uploads a stream and an async iterable chunked, without a l
   });
 });
 
-Deno.test("request() uploads a file with its length", async () => {
+aiohttp.test("request() uploads a file with its length", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = `${dir}/f.bin`;
@@ -175,7 +186,7 @@ Deno.test("request() uploads a file with its length", async () => {
   }
 });
 
-Deno.test("multipart bodies reach aiohttp's multipart reader", async () => {
+aiohttp.test("multipart bodies reach aiohttp's multipart reader", async () => {
   await withClient(async (client) => {
     const r = json(
       await post(`${base}/multipart`, {
@@ -192,7 +203,11 @@ Deno.test("multipart bodies reach aiohttp's multipart reader", async () => {
         ],
       }),
     );
-    assert.deepEqual(r.title, { filename: null, type: null, content: "hello" });
+    assert.deepEqual(r.title, {
+      filename: null,
+      type: null,
+      content: "hello",
+    });
     assert.deepEqual(r.file, {
       filename: "a.txt",
       type: "text/plain",
@@ -206,7 +221,7 @@ Deno.test("multipart bodies reach aiohttp's multipart reader", async () => {
   });
 });
 
-Deno.test("basicAuth and oauthToken set Authorization", async () => {
+aiohttp.test("basicAuth and oauthToken set Authorization", async () => {
   await withClient(async (client) => {
     assert.equal((await get(`${base}/auth`, { client })).status, 401);
     const a = ok(
@@ -227,7 +242,7 @@ Deno.test("basicAuth and oauthToken set Authorization", async () => {
   });
 });
 
-Deno.test("chunked responses are decoded, whole and streamed as they arrive", async () => {
+aiohttp.test("chunked responses are decoded, whole and streamed as they arrive", async () => {
   await withClient(async (client) => {
     const r = ok(
       await get(`${base}/chunked?n=5&size=3000`, { client, as: "bytes" }),
@@ -261,7 +276,7 @@ Deno.test("chunked responses are decoded, whole and streamed as they arrive", as
 });
 
 for (const kind of ["gzip", "deflate", "deflate-raw"]) {
-  Deno.test(`${kind} bodies are decoded (length-framed, chunked and streamed)`, async () => {
+  aiohttp.test(`${kind} bodies are decoded (length-framed, chunked and streamed)`, async () => {
     await withClient(async (client) => {
       const want = "hello compressed world ".repeat(200);
       const a = ok(await get(`${base}/compressed/${kind}`, { client }));
@@ -289,7 +304,7 @@ for (const kind of ["gzip", "deflate", "deflate-raw"]) {
   });
 }
 
-Deno.test("maxBody applies after decompression", async () => {
+aiohttp.test("maxBody applies after decompression", async () => {
   await withClient(async (client) => {
     const r = await get(`${base}/bomb`, { client, maxBody: 1024 * 1024 });
     failed(r, "body-too-large");
@@ -309,7 +324,7 @@ Deno.test("maxBody applies after decompression", async () => {
   });
 });
 
-Deno.test("redirect chains are followed and traced; too many is an error", async () => {
+aiohttp.test("redirect chains are followed and traced; too many is an error", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${base}/redirect/3`, { client }));
     assert.equal(r.status, 200);
@@ -337,7 +352,7 @@ Deno.test("redirect chains are followed and traced; too many is an error", async
   });
 });
 
-Deno.test("301-303 switch to GET and drop the body; HEAD stays HEAD", async () => {
+aiohttp.test("301-303 switch to GET and drop the body; HEAD stays HEAD", async () => {
   await withClient(async (client) => {
     for (const code of [301, 302, 303]) {
       const r = json(
@@ -361,7 +376,7 @@ Deno.test("301-303 switch to GET and drop the body; HEAD stays HEAD", async () =
   });
 });
 
-Deno.test("307/308 keep the method and body", async () => {
+aiohttp.test("307/308 keep the method and body", async () => {
   await withClient(async (client) => {
     for (const code of [307, 308]) {
       const r = json(
@@ -383,7 +398,7 @@ Deno.test("307/308 keep the method and body", async () => {
   });
 });
 
-Deno.test("a redirect without Location is an error", async () => {
+aiohttp.test("a redirect without Location is an error", async () => {
   await withClient(async (client) => {
     const e = failed(
       await get(`${base}/code/302?nolocation=1`, { client }),
@@ -393,7 +408,7 @@ Deno.test("a redirect without Location is an error", async () => {
   });
 });
 
-Deno.test("cross-origin redirects drop Authorization and Cookie", async () => {
+aiohttp.test("cross-origin redirects drop Authorization and Cookie", async () => {
   await withClient(async (client) => {
     // 127.0.0.1 and localhost are different origins on the same server.
     const to = `http://localhost:${HTTP_PORT}/echo`;
@@ -421,7 +436,7 @@ Deno.test("cross-origin redirects drop Authorization and Cookie", async () => {
   });
 });
 
-Deno.test("idle timeout: a silent server and a stalled body", async () => {
+aiohttp.test("idle timeout: a silent server and a stalled body", async () => {
   await withClient(async (client) => {
     const t0 = Date.now();
     const e = failed(
@@ -452,7 +467,7 @@ Deno.test("idle timeout: a silent server and a stalled body", async () => {
   });
 });
 
-Deno.test("signal aborts a request in flight", async () => {
+aiohttp.test("signal aborts a request in flight", async () => {
   await withClient(async (client) => {
     const ac = new AbortController();
     const p = get(`${base}/slow?delay=2`, { client, signal: ac.signal });
@@ -462,7 +477,7 @@ Deno.test("signal aborts a request in flight", async () => {
   });
 });
 
-Deno.test("keep-alive: sequential requests share one connection; keepalive -1 does not", async () => {
+aiohttp.test("keep-alive: sequential requests share one connection; keepalive -1 does not", async () => {
   await withClient(async (client) => {
     await get(`${base}/conn-reset`, { client, keepalive: -1 });
     const peers = new Set<string>();
@@ -487,7 +502,7 @@ Deno.test("keep-alive: sequential requests share one connection; keepalive -1 do
   });
 });
 
-Deno.test("maxConnections caps connections per host and queues the rest", async () => {
+aiohttp.test("maxConnections caps connections per host and queues the rest", async () => {
   await withClient(async (client) => {
     await get(`${base}/conn-reset`, { client, keepalive: -1 });
     const t0 = Date.now();
@@ -504,7 +519,7 @@ Deno.test("maxConnections caps connections per host and queues the rest", async 
   }, { maxConnections: 2 });
 });
 
-Deno.test("Connection: close responses are not pooled", async () => {
+aiohttp.test("Connection: close responses are not pooled", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${base}/close`, { client }));
     assert.equal(r.body, "bye");
@@ -512,7 +527,7 @@ Deno.test("Connection: close responses are not pooled", async () => {
   });
 });
 
-Deno.test("HEAD, 204 and 304 have no body; as none drops it", async () => {
+aiohttp.test("HEAD, 204 and 304 have no body; as none drops it", async () => {
   await withClient(async (client) => {
     const h = ok(await head(`${base}/big?n=100`, { client }));
     assert.equal(h.body, null);
@@ -531,7 +546,7 @@ Deno.test("HEAD, 204 and 304 have no body; as none drops it", async () => {
   });
 });
 
-Deno.test("repeated response headers are joined; names are lower-case", async () => {
+aiohttp.test("repeated response headers are joined; names are lower-case", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${base}/multi-headers`, { client }));
     assert.equal(r.headers["x-multi"], "a,b");
@@ -539,7 +554,7 @@ Deno.test("repeated response headers are joined; names are lower-case", async ()
   });
 });
 
-Deno.test("as: text uses the charset; auto keeps binary as bytes", async () => {
+aiohttp.test("as: text uses the charset; auto keeps binary as bytes", async () => {
   await withClient(async (client) => {
     const t = ok(await get(`${base}/charset`, { client }));
     assert.equal(t.body, "café");
@@ -550,7 +565,7 @@ Deno.test("as: text uses the charset; auto keeps binary as bytes", async () => {
   });
 });
 
-Deno.test("Expect: 100-continue: the interim response is skipped", async () => {
+aiohttp.test("Expect: 100-continue: the interim response is skipped", async () => {
   await withClient(async (client) => {
     const r = json(
       await post(`${base}/echo`, {
@@ -563,7 +578,7 @@ Deno.test("Expect: 100-continue: the interim response is skipped", async () => {
   });
 });
 
-Deno.test("raw peer: HTTP/1.0 close-delimited body", async () => {
+aiohttp.test("raw peer: HTTP/1.0 close-delimited body", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${raw}/http10`, { client, as: "text" }));
     assert.equal(r.body, "close-delimited body");
@@ -571,7 +586,7 @@ Deno.test("raw peer: HTTP/1.0 close-delimited body", async () => {
   });
 });
 
-Deno.test("raw peer: chunk extensions and trailers; 1xx interim responses skipped", async () => {
+aiohttp.test("raw peer: chunk extensions and trailers; 1xx interim responses skipped", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${raw}/trailers`, { client, as: "text" }));
     assert.equal(r.body, "hello world");
@@ -582,7 +597,7 @@ Deno.test("raw peer: chunk extensions and trailers; 1xx interim responses skippe
   });
 });
 
-Deno.test("raw peer: malformed responses are errors", async () => {
+aiohttp.test("raw peer: malformed responses are errors", async () => {
   await withClient(async (client) => {
     let e = failed(await get(`${raw}/te-cl`, { client }), "protocol");
     assert.match(e.message, /Transfer-Encoding and Content-Length/);
@@ -596,7 +611,7 @@ Deno.test("raw peer: malformed responses are errors", async () => {
   });
 });
 
-Deno.test("raw peer: surplus bytes after a response keep the connection out of the pool", async () => {
+aiohttp.test("raw peer: surplus bytes after a response keep the connection out of the pool", async () => {
   await withClient(async (client) => {
     const r = ok(await get(`${raw}/surplus`, { client, as: "text" }));
     assert.equal(r.body, "ok");
@@ -604,7 +619,7 @@ Deno.test("raw peer: surplus bytes after a response keep the connection out of t
   });
 });
 
-Deno.test("a stale pooled connection is retried once for GET, not for POST", async () => {
+aiohttp.test("a stale pooled connection is retried once for GET, not for POST", async () => {
   await withClient(async (client) => {
     // /oneshot claims keep-alive, then closes the socket.
     assert.equal(
@@ -614,7 +629,8 @@ Deno.test("a stale pooled connection is retried once for GET, not for POST", asy
     assert.equal(client.idleConnections, 1);
     await new Promise((r) => setTimeout(r, 50));
     const before = Number(
-      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" })).body,
+      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
+        .body,
     );
     assert.equal(
       ok(await get(`${raw}/oneshot`, { client, as: "text" })).body,
@@ -624,7 +640,8 @@ Deno.test("a stale pooled connection is retried once for GET, not for POST", asy
     const e = await post(`${raw}/oneshot`, { client, body: "x" });
     failed(e, "connection-closed");
     const after = Number(
-      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" })).body,
+      ok(await get(`${raw}/count`, { client, keepalive: -1, as: "text" }))
+        .body,
     );
     // The GET's retry and the POST's one try opened... the POST reused the
     // dead connection, so: count request, GET retry, count request.
@@ -632,7 +649,7 @@ Deno.test("a stale pooled connection is retried once for GET, not for POST", asy
   });
 });
 
-Deno.test("errors as values: refused, bad URL, bad header, unsupported body", async () => {
+aiohttp.test("errors as values: refused, bad URL, bad header, unsupported body", async () => {
   await withClient(async (client) => {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = l.addr.port;
@@ -679,7 +696,7 @@ Deno.test("DNS failures are errors", async () => {
   });
 });
 
-Deno.test("a callback's value resolves the promise; a throwing callback gives an error", async () => {
+aiohttp.test("a callback's value resolves the promise; a throwing callback gives an error", async () => {
   await withClient(async (client) => {
     const n = await get(
       `${base}/big?n=7`,
@@ -701,7 +718,7 @@ Deno.test("a callback's value resolves the promise; a throwing callback gives an
   });
 });
 
-Deno.test("other verbs go through method", async () => {
+aiohttp.test("other verbs go through method", async () => {
   await withClient(async (client) => {
     const r = json(
       await request({ client, url: `${base}/echo`, method: "propfind" }),

@@ -10,13 +10,29 @@ import {
   HttpClient,
   post,
 } from "../client/mod.ts";
-import { startNginxTls } from "./fixtures/nginx_tls.ts";
-import { startPeer } from "./fixtures/peers.ts";
+import { type NginxTls, startNginxTls } from "./fixtures/nginx_tls.ts";
+import { type Peer, startPeer } from "./fixtures/peers.ts";
+import { needs, peerPath } from "./_peers.ts";
 
-const nginx = await startNginxTls();
-const origin = await startPeer("aiohttp_server.py");
-const proxy = await startPeer("proxy.py");
-const authProxy = await startPeer("proxy.py", ["user:secret"]);
+const tls = needs("nginx", "openssl");
+const proxies = needs("aiohttp");
+const tlsAndProxies = needs("nginx", "openssl", "aiohttp");
+const traced = needs("strace", "nginx", "openssl");
+
+// The peers start at load time, each only when its programs are there.
+const NO_NGINX: NginxTls = {
+  port: 0,
+  caPem: "",
+  stop: () => Promise.resolve(),
+};
+const NO_PEER: Peer = { ports: [0], stop: () => Promise.resolve() };
+const nginx = tls.missing.length === 0 ? await startNginxTls() : NO_NGINX;
+const hasPython = proxies.missing.length === 0;
+const origin = hasPython ? await startPeer("aiohttp_server.py") : NO_PEER;
+const proxy = hasPython ? await startPeer("proxy.py") : NO_PEER;
+const authProxy = hasPython
+  ? await startPeer("proxy.py", ["user:secret"])
+  : NO_PEER;
 const ca = [nginx.caPem];
 const HTTP = `http://127.0.0.1:${origin.ports[0]}`;
 const PROXY = `http://127.0.0.1:${proxy.ports[0]}`;
@@ -46,7 +62,7 @@ function code(res: ClientResponse): string {
   return res.error.code;
 }
 
-Deno.test("https: SNI selects nginx's server block; the connection is reused", async () => {
+tls.test("https: SNI selects nginx's server block; the connection is reused", async () => {
   await withClient(async (client) => {
     const url = `https://localhost:${nginx.port}/`;
     assert.equal(body(await get(url, { client, caCerts: ca })), "localhost");
@@ -55,14 +71,14 @@ Deno.test("https: SNI selects nginx's server block; the connection is reused", a
   });
 });
 
-Deno.test("https: an unknown CA is a TLS error", async () => {
+tls.test("https: an unknown CA is a TLS error", async () => {
   await withClient(async (client) => {
     const res = await get(`https://localhost:${nginx.port}/`, { client });
     assert.equal(code(res), "tls");
   });
 });
 
-Deno.test("https: the host name is verified; insecure skips only that check", async () => {
+tls.test("https: the host name is verified; insecure skips only that check", async () => {
   await withClient(async (client) => {
     // An IP sends no SNI: nginx answers with the a.test certificate.
     const url = `https://127.0.0.1:${nginx.port}/`;
@@ -78,7 +94,7 @@ Deno.test("https: the host name is verified; insecure skips only that check", as
   });
 });
 
-Deno.test("proxy: http requests go out in absolute form", async () => {
+proxies.test("proxy: http requests go out in absolute form", async () => {
   await withClient(async (client) => {
     const res = await post(`${HTTP}/echo?x=1`, {
       client,
@@ -92,7 +108,7 @@ Deno.test("proxy: http requests go out in absolute form", async () => {
   });
 });
 
-Deno.test("proxy: https tunnels through CONNECT, with SNI for the target", async () => {
+tlsAndProxies.test("proxy: https tunnels through CONNECT, with SNI for the target", async () => {
   await withClient(async (client) => {
     // The proxy resolves *.test to 127.0.0.1: a.test is not the default
     // block for... it is, so check both names through the tunnel.
@@ -119,7 +135,7 @@ Deno.test("proxy: https tunnels through CONNECT, with SNI for the target", async
   });
 });
 
-Deno.test("proxy: credentials in proxyUrl; a refused CONNECT is a proxy error", async () => {
+tlsAndProxies.test("proxy: credentials in proxyUrl; a refused CONNECT is a proxy error", async () => {
   await withClient(async (client) => {
     const denied = await get(`https://localhost:${nginx.port}/`, {
       client,
@@ -172,7 +188,7 @@ Deno.test("connect timeout: a TLS handshake that never completes", async () => {
 // says it deterministically where a timing would not.
 Deno.test({
   name: "https: the client's TCP connections have Nagle's algorithm off",
-  ignore: !await hasStrace(),
+  ...traced,
   fn: async () => {
     const trace = await Deno.makeTempFile({ prefix: "httpkit_strace_" });
     const mod = new URL("../client/mod.ts", import.meta.url).href;
@@ -185,7 +201,7 @@ Deno.test({
         console.log(r.error ? r.error.message : r.status);
       }`;
     try {
-      const out = await new Deno.Command("strace", {
+      const out = await new Deno.Command(peerPath("strace"), {
         args: ["-f", "-qq", "-e", "trace=setsockopt", "-o", trace]
           .concat([Deno.execPath(), "eval", script]),
         stdout: "piped",
@@ -201,12 +217,3 @@ Deno.test({
     }
   },
 });
-
-async function hasStrace(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("strace", { args: ["-V"] }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}

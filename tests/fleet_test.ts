@@ -13,6 +13,11 @@ import {
   type HaproxyOptions,
   haproxyPath,
 } from "./fixtures/fleet_haproxy.ts";
+import { needs, peerPath } from "./_peers.ts";
+
+const haproxy = needs("haproxy");
+// start.sh checks the apps with curl too.
+const haproxyAndCurl = needs("haproxy", "curl");
 
 interface Fleet {
   haproxy: Haproxy;
@@ -50,7 +55,7 @@ async function withFleet(
 
 // One request with curl from a chosen source address, on a new connection.
 async function curl(url: string, from = "127.0.0.1"): Promise<Answer> {
-  const out = await runCommand("curl", [
+  const out = await runCommand(peerPath("curl"), [
     "-sS",
     "--fail",
     "--max-time",
@@ -69,7 +74,7 @@ function tally(ids: string[]): Record<string, number> {
   return t;
 }
 
-Deno.test("fleet: HAProxy (mode http, PROXY v2) balances both servers, which see the real client address", async () => {
+haproxyAndCurl.test("fleet: HAProxy (mode http, PROXY v2) balances both servers, which see the real client address", async () => {
   await withFleet({ mode: "http", proxy: 2 }, async ({ url }) => {
     const answers: Answer[] = [];
     for (let i = 0; i < 10; i++) {
@@ -100,7 +105,7 @@ Deno.test("fleet: HAProxy (mode http, PROXY v2) balances both servers, which see
   });
 });
 
-Deno.test("fleet: HAProxy (mode tcp, PROXY v1) balances connections and passes the client address", async () => {
+haproxyAndCurl.test("fleet: HAProxy (mode tcp, PROXY v1) balances connections and passes the client address", async () => {
   await withFleet({ mode: "tcp", proxy: 1 }, async ({ url }) => {
     const answers: Answer[] = [];
     for (let i = 0; i < 6; i++) {
@@ -111,7 +116,7 @@ Deno.test("fleet: HAProxy (mode tcp, PROXY v1) balances connections and passes t
   });
 });
 
-Deno.test("fleet: a crashed server is marked down by the health check and traffic moves to the other", async () => {
+haproxyAndCurl.test("fleet: a crashed server is marked down by the health check and traffic moves to the other", async () => {
   await withFleet({}, async ({ haproxy, servers, url }) => {
     const [app1, app2] = servers;
     await app2.crash();
@@ -135,7 +140,7 @@ Deno.test("fleet: a crashed server is marked down by the health check and traffi
   });
 });
 
-Deno.test("fleet: a rolling restart under load (graceful stop + HAProxy retries) loses no request", async () => {
+haproxy.test("fleet: a rolling restart under load (graceful stop + HAProxy retries) loses no request", async () => {
   await withFleet({}, async ({ haproxy, servers, url }) => {
     const before = servers.map((s) => `${s.id}:${s.pid}`);
     const ac = new AbortController();
@@ -164,7 +169,7 @@ Deno.test("fleet: a rolling restart under load (graceful stop + HAProxy retries)
   });
 });
 
-Deno.test("fleet: haproxy -c accepts the example config", async () => {
+haproxy.test("fleet: haproxy -c accepts the example config", async () => {
   const out = await new Deno.Command(haproxyPath(), {
     args: [
       "-c",
@@ -186,7 +191,7 @@ Deno.test("fleet: haproxy -c accepts the example config", async () => {
   assert.doesNotMatch(text, /\[WARNING\]/, text);
 });
 
-Deno.test("fleet: examples/fleet/start.sh starts, rolls under load without a failed request, and stops", async () => {
+haproxyAndCurl.test("fleet: examples/fleet/start.sh starts, rolls under load without a failed request, and stops", async () => {
   const dir = await Deno.makeTempDir({ prefix: "httpkit-fleet-example-" });
   const bind = freePort();
   const env = {

@@ -19,14 +19,12 @@ import {
   CountingRelay,
   freePort,
   type Nginx,
-  nginxSupport,
   startNginx,
 } from "./fixtures/nginx_proxy.ts";
+import { needs } from "./_peers.ts";
 
-const support = nginxSupport();
-const NO_NGINX = !support.ok;
-const NO_STREAM = !support.ok || !support.stream;
-if (NO_STREAM) console.warn(`nginx tests partly skipped: ${support.reason}`);
+const nginx = needs("nginx");
+const nginxStream = needs("nginx", "nginx-stream");
 
 /** The address nginx connects to the server from. */
 const PROXY_ADDR = "127.0.0.2";
@@ -136,7 +134,7 @@ async function ask(c: RawClient, request: string): Promise<Who> {
 Deno.test({
   name:
     "nginx stream proxy_protocol: remoteAddr and x-forwarded-* are the client's",
-  ignore: NO_STREAM,
+  ...nginxStream,
   fn: async () => {
     const front = freePort();
     await withNginx(
@@ -181,7 +179,7 @@ Deno.test({
 Deno.test({
   name:
     "nginx stream proxy_protocol: a WebSocket upgrade after the PROXY header",
-  ignore: NO_STREAM,
+  ...nginxStream,
   fn: async () => {
     const front = freePort();
     await withNginx(
@@ -242,7 +240,7 @@ const HTTP_PROXY = (front: number, up: number, extra = "") => `
 Deno.test({
   name:
     "nginx http proxy + trustProxy: remoteAddr is the client, a fake X-Forwarded-For loses",
-  ignore: NO_NGINX,
+  ...nginx,
   fn: async () => {
     const front = freePort();
     await withNginx(
@@ -291,7 +289,7 @@ Deno.test({
 Deno.test({
   name:
     "nginx http proxy without trustProxy: remoteAddr is nginx's own address",
-  ignore: NO_NGINX,
+  ...nginx,
   fn: async () => {
     const front = freePort();
     await withNginx(
@@ -313,7 +311,7 @@ Deno.test({
 Deno.test({
   name:
     "nginx upstream keepalive: 50 requests reuse a few upstream connections",
-  ignore: NO_NGINX,
+  ...nginx,
   fn: async () => {
     const front = freePort();
     await withNginx(
@@ -359,7 +357,7 @@ Deno.test({
 
 Deno.test({
   name: "nginx WebSocket proxying: echo, big and many messages, both closes",
-  ignore: NO_NGINX,
+  ...nginx,
   fn: async () => {
     const front = freePort();
     await withNginx(

@@ -3,8 +3,9 @@
 
 import assert from "node:assert/strict";
 import { decoder, runCommand, sleep, withServer } from "./_helpers.ts";
+import { needs, peerPath } from "./_peers.ts";
 
-const PYTHON = "/usr/bin/python3";
+const aiohttp = needs("aiohttp");
 const SCRIPT = new URL("./fixtures/aiohttp_client.py", import.meta.url)
   .pathname;
 
@@ -15,7 +16,7 @@ interface Summary {
   errors: { i: number; error: string }[];
 }
 
-Deno.test("runServer() answers 200 concurrent aiohttp requests correctly", async () => {
+aiohttp.test("runServer() answers 200 concurrent aiohttp requests correctly", async () => {
   let handled = 0;
   const peers = new Set<string>();
   await withServer(
@@ -33,7 +34,7 @@ Deno.test("runServer() answers 200 concurrent aiohttp requests correctly", async
     },
     {},
     async (t) => {
-      const out = await runCommand(PYTHON, [
+      const out = await runCommand(peerPath("python3"), [
         SCRIPT,
         `http://127.0.0.1:${t.port}`,
         "200",

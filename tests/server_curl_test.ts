@@ -4,11 +4,12 @@
 import assert from "node:assert/strict";
 import type { RingRequest } from "../mod.ts";
 import { runCommand, sha256, withServer } from "./_helpers.ts";
+import { needs, peerPath } from "./_peers.ts";
 
-const CURL = "/usr/bin/curl";
+const hasCurl = needs("curl");
 
 function curl(args: string[]) {
-  return runCommand(CURL, ["-sS", "--max-time", "10", ...args]);
+  return runCommand(peerPath("curl"), ["-sS", "--max-time", "10", ...args]);
 }
 
 /** Random bytes (getRandomValues fills at most 64 KiB per call). */
@@ -37,7 +38,7 @@ async function describe(req: RingRequest) {
   };
 }
 
-Deno.test("curl reuses one keep-alive connection for two URLs", async () => {
+hasCurl.test("curl reuses one keep-alive connection for two URLs", async () => {
   await withServer((req) => ({ body: `at ${req.uri}` }), {}, async (t) => {
     const base = `http://127.0.0.1:${t.port}`;
     const out = await curl([
@@ -57,7 +58,7 @@ Deno.test("curl reuses one keep-alive connection for two URLs", async () => {
   });
 });
 
-Deno.test("curl --http1.0 gets an HTTP/1.0 request served and closed", async () => {
+hasCurl.test("curl --http1.0 gets an HTTP/1.0 request served and closed", async () => {
   await withServer(describe, {}, async (t) => {
     const out = await curl([
       "--http1.0",
@@ -75,7 +76,7 @@ Deno.test("curl --http1.0 gets an HTTP/1.0 request served and closed", async () 
   });
 });
 
-Deno.test("curl uploads a chunked body that the server decodes whole", async () => {
+hasCurl.test("curl uploads a chunked body that the server decodes whole", async () => {
   const data = randomBytes(300_000);
   const path = await Deno.makeTempFile({ prefix: "httpkit-curl-" });
   try {
@@ -101,7 +102,7 @@ Deno.test("curl uploads a chunked body that the server decodes whole", async () 
   }
 });
 
-Deno.test("curl uploads 5 MiB with Expect: 100-continue and the body arrives intact", async () => {
+hasCurl.test("curl uploads 5 MiB with Expect: 100-continue and the body arrives intact", async () => {
   const data = randomBytes(5 * 1024 * 1024);
   const path = await Deno.makeTempFile({ prefix: "httpkit-curl-" });
   try {

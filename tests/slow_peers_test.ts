@@ -14,6 +14,9 @@ import {
   withServer,
 } from "./_helpers.ts";
 import type { RingRequest } from "../mod.ts";
+import { needs } from "./_peers.ts";
+
+const ss = needs("ss");
 
 const hello = (req: RingRequest) => ({ body: `hello ${req.uri}` });
 
@@ -75,7 +78,7 @@ async function tryWrite(c: RawClient, data: string): Promise<boolean> {
   }
 }
 
-Deno.test("slow-loris: dribbling heads get 408 at headerTimeout while others are served fast", async () => {
+ss.test("slow-loris: dribbling heads get 408 at headerTimeout while others are served fast", async () => {
   await withServer(hello, { headerTimeout: 500 }, async (t) => {
     const normal = normalTraffic(t);
     const lorises = await Promise.all(
@@ -134,7 +137,7 @@ Deno.test("maxConnections: slots held by slow-loris peers free up at headerTimeo
   });
 });
 
-Deno.test("writeTimeout: a peer that stops reading a big body is cut, others are served", async () => {
+ss.test("writeTimeout: a peer that stops reading a big body is cut, others are served", async () => {
   const size = 64 * 1024 * 1024;
   const big = new Uint8Array(size).fill(0x61);
   await withServer(
@@ -286,7 +289,7 @@ Deno.test("bodyTimeout: a chunked upload stalled mid-chunk gets 408; a dribbled 
   );
 });
 
-Deno.test("idleTimeout: a crowd of idle keep-alive peers is closed, a busy one is not", async () => {
+ss.test("idleTimeout: a crowd of idle keep-alive peers is closed, a busy one is not", async () => {
   await withServer(hello, { idleTimeout: 400 }, async (t) => {
     const idle = await Promise.all(
       Array.from({ length: 30 }, () => t.connect()),
@@ -305,7 +308,7 @@ Deno.test("idleTimeout: a crowd of idle keep-alive peers is closed, a busy one i
   });
 });
 
-Deno.test("peers that vanish mid-request do not disturb others", async () => {
+ss.test("peers that vanish mid-request do not disturb others", async () => {
   const big = new Uint8Array(4 * 1024 * 1024).fill(0x64);
   await withServer(
     async (req) => {
@@ -351,7 +354,7 @@ Deno.test("peers that vanish mid-request do not disturb others", async () => {
   );
 });
 
-Deno.test("200 connections opened and dropped in a loop leave the server healthy", async () => {
+ss.test("200 connections opened and dropped in a loop leave the server healthy", async () => {
   await withServer(hello, {}, async (t) => {
     for (let i = 0; i < 200; i++) {
       const c = await RawClient.connect(t.port);
