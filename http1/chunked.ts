@@ -6,22 +6,59 @@ import { ProtocolError } from "./errors.ts";
 
 const CR = 0x0d, LF = 0x0a, SP = 0x20, HTAB = 0x09;
 
-// Decoder states.
+// Decoder states. A chunk line without extensions is Size -> SizeLf; one with
+// extensions goes through SizeBws and the Ext* states, one byte at a time
+// (RFC 9112 section 7.1.1):
+//
+//   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//
+//   state          stays on               moves on
+//   Size           HEXDIG                 CR: SizeLf; ";" SP HTAB: SizeBws
+//   SizeBws        BWS                    ";": ExtNameBws
+//   ExtNameBws     BWS                    tchar: ExtName
+//   ExtName        tchar                  CR: SizeLf; "=": ExtValueBws;
+//                                         ";": ExtNameBws; BWS: ExtAfterName
+//   ExtAfterName   BWS                    "=": ExtValueBws; ";": ExtNameBws
+//   ExtValueBws    BWS                    tchar: ExtToken; DQUOTE: ExtQuoted
+//   ExtToken       tchar                  CR: SizeLf; ";": ExtNameBws;
+//                                         BWS: ExtAfterValue
+//   ExtQuoted      qdtext                 "\": ExtQuotedPair; DQUOTE: ExtQuotedEnd
+//   ExtQuotedPair                         HTAB SP VCHAR obs-text: ExtQuoted
+//   ExtQuotedEnd                          CR: SizeLf; ";": ExtNameBws;
+//                                         BWS: ExtAfterValue
+//   ExtAfterValue  BWS                    ";": ExtNameBws
+//
+// Any other byte is a 400, and so is a line (size digits and extensions, not
+// the CRLF) longer than maxLine.
 const S = {
   Size: 0,
-  Ext: 1,
-  SizeLf: 2,
-  Data: 3,
-  DataCr: 4,
-  DataLf: 5,
-  Trailer: 6,
-  Done: 7,
-  ExtBws: 8,
+  SizeLf: 1,
+  Data: 2,
+  DataCr: 3,
+  DataLf: 4,
+  Trailer: 5,
+  Done: 6,
+  SizeBws: 7,
+  ExtNameBws: 8,
+  ExtName: 9,
+  ExtAfterName: 10,
+  ExtValueBws: 11,
+  ExtToken: 12,
+  ExtQuoted: 13,
+  ExtQuotedPair: 14,
+  ExtQuotedEnd: 15,
+  ExtAfterValue: 16,
 } as const;
+
+const SEMI = 0x3b, EQ = 0x3d, DQUOTE = 0x22, BSLASH = 0x5c;
 
 const HEX = new Int8Array(256).fill(-1);
 for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
 for (let i = 0; i < 6; i++) HEX[0x41 + i] = HEX[0x61 + i] = 10 + i;
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError(400, message);
+}
 
 /**
  * Incremental decoder of a chunked body. Feed it bytes with `decode`; it hands
@@ -33,6 +70,7 @@ export class ChunkedDecoder {
   #state: number = S.Size;
   #digits = 0;
   #size = 0;
+  // Bytes of a chunk line with extensions read before the current piece.
   #lineLen = 0;
   #trailerBytes = 0;
   #trailerLine: number[] = [];
@@ -45,7 +83,8 @@ export class ChunkedDecoder {
   trailers: Record<string, string> = {};
 
   /**
-   * @param maxLine Longest chunk-size line or trailer line.
+   * @param maxLine Longest chunk line (size and extensions, without the
+   * CRLF) or trailer line.
    * @param maxTrailer Largest trailer section.
    * @param maxBody Largest body: a chunk size that would pass it is refused
    * with 413 at once, before any of its data is waited for.
@@ -65,7 +104,8 @@ export class ChunkedDecoder {
    * Decodes bytes `b[start, end)`, passing each piece of body data to `sink`.
    *
    * @returns The offset where decoding stopped (`end`, or just past the body).
-   * @throws {ProtocolError} 400 for a malformed chunk, 431 for large trailers.
+   * @throws {ProtocolError} 400 for a malformed chunk or a line over
+   * `maxLine`, 413 for a body over `maxBody`, 431 for large trailers.
    */
   decode(
     b: Uint8Array,
@@ -80,9 +120,12 @@ export class ChunkedDecoder {
           const c = b[i];
           const h = HEX[c];
           if (h >= 0) {
-            this.#digits++;
+            // Leading zeros are fine, as many as fit in the line; a size
+            // past 2^52 is not.
+            if (++this.#digits > this.#maxLine) {
+              throw new ProtocolError(400, "Chunk size line too long");
+            }
             this.#size = this.#size * 16 + h;
-            // Leading zeros are fine; a size past 2^52 is not.
             if (this.#size > 0xfffffffffffff) {
               throw new ProtocolError(400, "Chunk size too large");
             }
@@ -92,34 +135,16 @@ export class ChunkedDecoder {
           } else if (c === CR) {
             this.#state = S.SizeLf;
             i++;
-          } else if (c === 0x3b) {
-            this.#state = S.Ext;
-            this.#lineLen = 0;
-          } else if (c === SP || c === HTAB) {
-            // Whitespace after the size may only come before a `;`.
-            this.#state = S.ExtBws;
-            this.#lineLen = 0;
+          } else if (c === SEMI || c === SP || c === HTAB) {
+            // An extension: the byte is read again in SizeBws, and the line
+            // length goes on from the size digits.
+            this.#state = S.SizeBws;
+            this.#lineLen = this.#digits;
           } else {
             throw new ProtocolError(400, "Invalid chunk size");
           }
           break;
         }
-        case S.ExtBws: {
-          const c = b[i];
-          if (c === 0x3b) this.#state = S.Ext;
-          else if (c === CR) this.#state = S.SizeLf;
-          else if (c !== SP && c !== HTAB) {
-            throw new ProtocolError(400, "Invalid chunk size");
-          }
-          if (++this.#lineLen > this.#maxLine) {
-            throw new ProtocolError(400, "Chunk size line too long");
-          }
-          i++;
-          break;
-        }
-        case S.Ext:
-          i = this.#ext(b, i, end);
-          break;
         case S.SizeLf:
           if (b[i++] !== LF) {
             throw new ProtocolError(400, "Bare CR in chunk size line");
@@ -162,34 +187,104 @@ export class ChunkedDecoder {
           break;
         case S.Done:
           return i;
+        default:
+          // SizeBws and the Ext* states.
+          i = this.#ext(b, i, end);
       }
     }
     return i;
   }
 
-  // Chunk extensions are read and dropped: whitespace, `;`, tokens, `=` and
-  // quoted strings, but never control bytes or a bare LF.
+  // Chunk extensions are checked against the grammar and dropped, in the
+  // Ext* states (see S). Stops after the CR that ends the line, in SizeLf.
   #ext(b: Uint8Array, i: number, end: number): number {
-    while (i < end) {
+    let st: number = this.#state;
+    // The line is `base + i` bytes long when it reaches `b[i]`; its length is
+    // checked where it ends and where this piece of it ends.
+    const base = this.#lineLen - i;
+    for (; i < end; i++) {
       const c = b[i];
-      if (c === CR) {
-        this.#state = S.SizeLf;
-        return i + 1;
+      const ws = c === SP || c === HTAB;
+      switch (st) {
+        case S.SizeBws:
+          if (c === SEMI) st = S.ExtNameBws;
+          else if (!ws) throw invalid("Whitespace after chunk size without ;");
+          break;
+        case S.ExtNameBws:
+          if (TOKEN[c] === 1) st = S.ExtName;
+          else if (!ws) throw invalid("Chunk extension without name");
+          break;
+        case S.ExtName:
+          if (TOKEN[c] === 1) break;
+          if (c === CR) return this.#lineEnd(base + i, i);
+          if (c === EQ) st = S.ExtValueBws;
+          else if (c === SEMI) st = S.ExtNameBws;
+          else if (ws) st = S.ExtAfterName;
+          else throw invalid("Invalid chunk extension name");
+          break;
+        case S.ExtAfterName:
+          if (c === EQ) st = S.ExtValueBws;
+          else if (c === SEMI) st = S.ExtNameBws;
+          else if (!ws) throw invalid("Invalid chunk extension");
+          break;
+        case S.ExtValueBws:
+          if (TOKEN[c] === 1) st = S.ExtToken;
+          else if (c === DQUOTE) st = S.ExtQuoted;
+          else if (!ws) throw invalid("Chunk extension without value");
+          break;
+        case S.ExtToken:
+          if (TOKEN[c] === 1) break;
+          if (c === CR) return this.#lineEnd(base + i, i);
+          if (c === SEMI) st = S.ExtNameBws;
+          else if (ws) st = S.ExtAfterValue;
+          else throw invalid("Invalid chunk extension value");
+          break;
+        case S.ExtQuoted:
+          // qdtext is a field-value byte other than DQUOTE and backslash.
+          if (c === DQUOTE) st = S.ExtQuotedEnd;
+          else if (c === BSLASH) st = S.ExtQuotedPair;
+          else if (FIELD_VALUE[c] === 0) {
+            throw invalid(
+              c === CR
+                ? "Unterminated quoted chunk extension value"
+                : "Invalid quoted chunk extension value",
+            );
+          }
+          break;
+        case S.ExtQuotedPair:
+          // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
+          if (FIELD_VALUE[c] === 0) {
+            throw invalid("Invalid quoted-pair in chunk extension");
+          }
+          st = S.ExtQuoted;
+          break;
+        case S.ExtQuotedEnd:
+          if (c === CR) return this.#lineEnd(base + i, i);
+          if (c === SEMI) st = S.ExtNameBws;
+          else if (ws) st = S.ExtAfterValue;
+          else throw invalid("Invalid chunk extension after quoted value");
+          break;
+        case S.ExtAfterValue:
+          if (c === SEMI) st = S.ExtNameBws;
+          else if (!ws) throw invalid("Invalid chunk extension");
+          break;
       }
-      if (
-        c !== 0x3b && c !== 0x3d && c !== 0x22 && c !== 0x5c &&
-        TOKEN[c] !== 1 && c !== SP && c !== HTAB
-      ) {
-        if (FIELD_VALUE[c] === 0) {
-          throw new ProtocolError(400, "Invalid chunk extension");
-        }
-      }
-      if (++this.#lineLen > this.#maxLine) {
-        throw new ProtocolError(400, "Chunk extension too long");
-      }
-      i++;
     }
-    return i;
+    this.#checkLine(base + end);
+    this.#state = st;
+    this.#lineLen = base + end;
+    return end;
+  }
+
+  // The CR at `i` ends a chunk line of `length` bytes with an extension.
+  #lineEnd(length: number, i: number): number {
+    this.#checkLine(length);
+    this.#state = S.SizeLf;
+    return i + 1;
+  }
+
+  #checkLine(length: number): void {
+    if (length > this.#maxLine) throw invalid("Chunk size line too long");
   }
 
   // Trailer lines are collected whole, then checked like header lines.

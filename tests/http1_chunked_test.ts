@@ -40,7 +40,7 @@ type Outcome =
     trailers: Record<string, string>;
   }
   | { kind: "incomplete"; body: string }
-  | { kind: "error"; status: number; message: string };
+  | { kind: "error"; status: number; message: string; body: string };
 
 /** Decodes `input` cut at `cuts`, each piece in its own padded buffer. */
 function decodePieces(
@@ -78,7 +78,12 @@ function decodePieces(
     return { kind: "incomplete", body };
   } catch (err) {
     if (err instanceof ProtocolError) {
-      return { kind: "error", status: err.status, message: err.message };
+      return {
+        kind: "error",
+        status: err.status,
+        message: err.message,
+        body,
+      };
     }
     throw err;
   }
@@ -328,6 +333,205 @@ refuses(
   [400, 414, 431],
   { maxLine: 16 },
 );
+
+// --- chunk extensions (RFC 9112 section 7.1.1) --------------------------------
+//
+//   chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+//   chunk-ext-name = token
+//   chunk-ext-val  = token / quoted-string
+//
+// Each form follows the size of a data chunk and of the last chunk. Where
+// Node's llhttp (9.3.1, as in Node 20, strict) answers otherwise, the comment
+// says so: it refuses every BWS, and lets an empty name or value through.
+
+/** The line `size + ext`, a data chunk after it, and the last chunk. */
+function withExt(ext: string): [string, string][] {
+  return [[`5${ext}\r\nhello\r\n${END}`, "hello"], [`0${ext}\r\n\r\n`, ""]];
+}
+
+/**
+ * Declares a test that the extension `ext` is read and dropped, and that every
+ * prefix of its chunk line waits for more.
+ */
+function accepts(name: string, ext: string, opts: Options = {}): void {
+  Deno.test(`ChunkedDecoder accepts ${name}`, () => {
+    for (const [input, body] of withExt(ext)) {
+      assert.deepEqual(summary(allWays(input, opts)), {
+        kind: "done",
+        body,
+        consumed: input.length,
+        trailers: {},
+      }, JSON.stringify(input));
+    }
+    const line = `5${ext}\r\n`;
+    for (let k = 1; k < line.length; k++) {
+      const prefix = line.slice(0, k);
+      assert.deepEqual(
+        allWays(prefix, opts),
+        { kind: "incomplete", body: "" },
+        JSON.stringify(prefix),
+      );
+    }
+  });
+}
+
+/**
+ * Declares a test that the chunk line `size + ext` is refused with 400 by the
+ * end of the line, before any data is handed out.
+ */
+function refusesLine(name: string, ext: string, opts: Options = {}): void {
+  Deno.test(`ChunkedDecoder refuses ${name} with 400`, () => {
+    const inputs = [`5${ext}\r\n`, ...withExt(ext).map(([input]) => input)];
+    for (const input of inputs) {
+      const o = allWays(input, opts);
+      assert.deepEqual(
+        o.kind === "error" ? { status: o.status, body: o.body } : o,
+        { status: 400, body: "" },
+        JSON.stringify(input),
+      );
+    }
+  });
+}
+
+accepts("an extension name", ";name");
+accepts("an extension with a token value", ";name=value");
+accepts("BWS around ; and =", " ; name = value");
+accepts("tabs and runs of them as BWS", "\t \t;\t\tname \t=\t value");
+accepts("several extensions", ";a=1;b;c=x");
+accepts("several extensions with BWS", " ;a ; b=c\t;d");
+accepts('a quoted value with an escaped "', ';a="q\\"uoted";b=tok');
+accepts("an empty quoted value", ';a=""');
+accepts(
+  "a quoted value holding ;, =, (, ), ',', SP, HTAB and obs-text",
+  ';a="; = (x), y\t\x80\xe9\xff"',
+);
+accepts(
+  "quoted-pairs of SP, HTAB, VCHAR and obs-text",
+  ';a="\\ \\\t\\a\\\\\\"\\;\\\xff"',
+);
+accepts("BWS before a ; after a quoted value", ';a="x" \t;b="y"');
+accepts("BWS before a ; after a token value", ";a=b\t; c");
+accepts(
+  "names and values made of every tchar",
+  ";!#$%&'*+-.^_`|~09AZaz=!#$%&'*+-.^_`|~09AZaz",
+);
+accepts("a chunk line of exactly maxLine bytes, size included", ';a="xy"', {
+  maxLine: 8,
+});
+accepts("an extension of exactly maxLine bytes with BWS", " ; a = b", {
+  maxLine: 9,
+});
+
+// After the size: BWS is only allowed before a ";" (llhttp refuses any).
+refusesLine("a space after the size before CRLF", " ");
+refusesLine("a tab after the size before CRLF", "\t");
+refusesLine("whitespace after the size before a bare CR", " \rx");
+// A ";" opens an extension, which needs a name. llhttp refuses these four...
+refusesLine("a ; without a name", ";");
+refusesLine("a ; and BWS without a name", "; \t");
+refusesLine("a trailing ; after an extension", ";a;");
+refusesLine("a trailing ; after a quoted value", ';a="x";');
+// ...but lets these empty names through.
+refusesLine("a ; with = but no name", ";=x");
+refusesLine("an empty extension between two ;", ";a;;b");
+refusesLine("a ; right after a ;", ";;a");
+// A value after "=" is a token or a quoted string, never empty (llhttp lets
+// `a=` and `a=;b` through) and never both (llhttp takes `x"y"` and `b"c"`).
+refusesLine("= without a value", ";a=");
+refusesLine("= followed by BWS only", ";a= \t");
+refusesLine("= followed by a ;", ";a=;b");
+refusesLine("a second = after =", ";a==b");
+refusesLine("a second = after a value", ";a=b=c");
+refusesLine("a token value followed by a quoted string", ';a=x"y"');
+refusesLine("a quoted value followed by a token", ';a="x"y');
+refusesLine("two quoted strings", ';a="x""y"');
+refusesLine("a quoted string followed by =", ';a="x"=y');
+// BWS inside a name or value, or before the CRLF (llhttp refuses all BWS).
+refusesLine("whitespace inside a name", ";a b");
+refusesLine("whitespace inside a token value", ";a=b c");
+refusesLine("a second name after a name and whitespace", ";a b=c");
+refusesLine("whitespace after a name before CRLF", ";a ");
+refusesLine("whitespace after = and a value before CRLF", ";a = b ");
+refusesLine("whitespace after a quoted value before CRLF", ';a="x"\t');
+// Quotes only around a whole value. An unterminated one must not run on past
+// the CRLF into the data, as a parser reading quoted strings across lines
+// would: the two would then frame the body differently.
+refusesLine("a quote in the middle of a name", ';a"b');
+refusesLine("a quote ending a name", ';ab"');
+refusesLine("a quoted name", ';"a"');
+refusesLine("a quote in the middle of a token value", ';a=b"c"');
+refusesLine("an unterminated quoted value before CRLF", ';a="x');
+refusesLine("an unterminated empty quoted value before CRLF", ';a="');
+refusesLine('a quoted value whose closing " is escaped', ';a="x\\"');
+refusesLine("a quoted value ending in a lone backslash", ';a="x\\');
+refusesLine("a CRLF inside a quoted value", ';a="x\r\ny"');
+// Bytes that are neither tchar nor BWS outside a quoted string.
+refusesLine("a backslash in a name", ";a\\b");
+refusesLine("a backslash as a token value", ";a=\\b");
+refusesLine("a comma between extensions", ";a=b,c=d");
+refusesLine("a / in a token value", ";a=b/c");
+refusesLine("obs-text in a name", ";caf\xe9");
+refusesLine("obs-text in a token value", ";a=caf\xe9");
+// Control bytes, DEL, bare CR and bare LF anywhere in the line.
+refusesLine("a NUL after the size", "\x00");
+refusesLine("a NUL in a name", ";a\x00");
+refusesLine("a control byte in a token value", ";a=b\x01");
+refusesLine("a control byte in a quoted value", ';a="\x01"');
+refusesLine("a control byte in a quoted-pair", ';a="\\\x01"');
+refusesLine("a DEL in a quoted value", ';a="\x7f"');
+refusesLine("a DEL in a quoted-pair", ';a="\\\x7f"');
+refusesLine("a vertical tab as BWS", "\x0b;a");
+refusesLine("a bare LF in a name", ";a\nb");
+refusesLine("a bare LF after =", ";a=\nb");
+refusesLine("a bare LF in a quoted value", ';a="x\ny"');
+refusesLine("a bare CR in a name", ";a\rb");
+refusesLine("a bare CR after ;", ";\ra");
+refusesLine("a bare CR in a quoted value", ';a="x\ry"');
+refusesLine("a bare CR in a quoted-pair", ';a="\\\r"');
+// The whole line, size digits and extension, counts against maxLine.
+refusesLine("a chunk line one byte over maxLine, size included", ';a="xyz"', {
+  maxLine: 8,
+});
+refusesLine("BWS after the size past maxLine", " ".repeat(40) + ";a", {
+  maxLine: 16,
+});
+refusesLine("a quoted value past maxLine", ';a="' + "x".repeat(40) + '"', {
+  maxLine: 16,
+});
+
+Deno.test("ChunkedDecoder refuses a chunk line past maxLine before it ends, with 400", () => {
+  for (
+    const line of [
+      "0".repeat(17),
+      "5" + " ".repeat(16),
+      "5;" + "a".repeat(15),
+      '5;a="' + "x".repeat(12),
+      "5;a=b" + " ".repeat(12),
+    ]
+  ) {
+    assert.deepEqual(
+      summary(allWays(line, { maxLine: 16 })),
+      { kind: "error", status: 400 },
+      JSON.stringify(line),
+    );
+    assert.equal(
+      allWays(line.slice(0, 16), { maxLine: 16 }).kind,
+      "incomplete",
+    );
+  }
+});
+
+Deno.test("ChunkedDecoder refuses a size of more than maxLine leading zeros with 400", () => {
+  const o = allWays("0".repeat(16) + "5\r\nhello\r\n" + END, { maxLine: 16 });
+  assert.deepEqual(summary(o), { kind: "error", status: 400 });
+  const fits = "0".repeat(15) + "5\r\nhello\r\n" + END;
+  assert.equal(allWays(fits, { maxLine: 16 }).kind, "done");
+});
+
+Deno.test("ChunkedDecoder refuses a malformed extension on the second chunk after the first one's data", () => {
+  const o = allWays("3\r\nabc\r\n2;a=\r\nde\r\n" + END);
+  assert.deepEqual(o.kind === "error" && [o.status, o.body], [400, "abc"]);
+});
 
 // --- limits that must not be reached by valid bodies -------------------------
 

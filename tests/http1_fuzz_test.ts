@@ -191,15 +191,13 @@ const token = fc.array(tchar, { minLength: 1, maxLength: 10 })
 const vchar = fc.integer({ min: 0x21, max: 0x7e }).map((c) =>
   String.fromCharCode(c)
 );
+const obsText = fc.integer({ min: 0x80, max: 0xff }).map((c) =>
+  String.fromCharCode(c)
+);
 const vcharOrSpace = fc.oneof(
   { weight: 8, arbitrary: vchar },
   { weight: 1, arbitrary: fc.constantFrom(" ", "\t") },
-  {
-    weight: 1,
-    arbitrary: fc.integer({ min: 0x80, max: 0xff }).map((c) =>
-      String.fromCharCode(c)
-    ),
-  },
+  { weight: 1, arbitrary: obsText },
 );
 // A field value as sent and as parsed: no leading or trailing whitespace.
 const fieldValue = fc.oneof(
@@ -247,13 +245,34 @@ type Framing =
   };
 
 const bodyText = fc.uint8Array({ maxLength: 200 }).map(text);
-const ext = fc.oneof(
-  fc.constant(""),
-  token.map((t) => `;${t}`),
-  fc.tuple(token, token).map(([a, b]) => `;${a}=${b}`),
-  fc.tuple(token, fc.array(vchar.filter((c) => c !== '"' && c !== "\\")))
-    .map(([a, b]) => `;${a}="${b.join("")}"`),
+// Chunk extensions from the whole RFC 9112 section 7.1.1 grammar:
+//   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+// with token or quoted-string values, quoted-pairs and obs-text.
+const bws = fc.array(fc.constantFrom(" ", "\t"), { maxLength: 2 })
+  .map((a) => a.join(""));
+const qdtext = fc.oneof(
+  { weight: 6, arbitrary: vchar.filter((c) => c !== '"' && c !== "\\") },
+  { weight: 1, arbitrary: fc.constantFrom(" ", "\t") },
+  { weight: 1, arbitrary: obsText },
 );
+const quotedPair = fc.oneof(vchar, fc.constantFrom(" ", "\t"), obsText)
+  .map((c) => "\\" + c);
+const quotedString = fc.array(
+  fc.oneof({ weight: 3, arbitrary: qdtext }, {
+    weight: 1,
+    arbitrary: quotedPair,
+  }),
+  { maxLength: 8 },
+).map((a) => `"${a.join("")}"`);
+const oneExt = fc.tuple(
+  bws,
+  bws,
+  token,
+  fc.option(fc.tuple(bws, bws, fc.oneof(token, quotedString))),
+).map(([b1, b2, name, v]) =>
+  `${b1};${b2}${name}` + (v === null ? "" : `${v[0]}=${v[1]}${v[2]}`)
+);
+const ext = fc.array(oneExt, { maxLength: 3 }).map((a) => a.join(""));
 const framing: fc.Arbitrary<Framing> = fc.oneof(
   fc.constant({ kind: "none" as const }),
   bodyText.map((body) => ({ kind: "length" as const, body })),
@@ -619,7 +638,7 @@ function decodeAt(
     return { body, waiting: true };
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
-    return { error: err.status };
+    return { error: err.status, body };
   }
 }
 
@@ -737,11 +756,17 @@ Deno.test("generated chunked bodies decode the same whole, split and byte by byt
 
 // A reference decoder written from the RFC 9112 section 7.1 grammar, with
 // regular expressions: the body, the offset after it and the trailers, or null
-// when the input is invalid or incomplete. Extensions are matched as loosely
-// as "whitespace or ; then field-value bytes"; their exact grammar is left to
-// the unit tests, so this oracle checks sizes, data framing and trailers.
-const SIZE_LINE =
-  /^0*([0-9A-Fa-f]{1,13})(?:[ \t;][\t\x20-\x7e\x80-\xff]*)?\r\n/;
+// when the input is invalid or incomplete. Chunk extensions follow the exact
+// grammar, as one regular expression.
+const TCHAR_RE = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]";
+const BWS_RE = "[ \\t]*";
+const QUOTED_RE = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]' +
+  '|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const EXT_RE = `(?:${BWS_RE};${BWS_RE}${TCHAR_RE}+` +
+  `(?:${BWS_RE}=${BWS_RE}(?:${TCHAR_RE}+|${QUOTED_RE}))?)*`;
+const SIZE_LINE = new RegExp(`^0*([0-9A-Fa-f]{1,13})${EXT_RE}\\r\\n`);
+/** A whole chunk line, size and extensions, without its CRLF. */
+const CHUNK_LINE = new RegExp(`^[0-9A-Fa-f]+${EXT_RE}$`);
 const TRAILER_LINE =
   /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*((?:[\x21-\x7e\x80-\xff](?:[ \t]*[\x21-\x7e\x80-\xff])*)?)[ \t]*\r\n/;
 
@@ -820,6 +845,158 @@ Deno.test("ChunkedDecoder agrees with a reference decoder on mutated bodies", ()
     RUNS,
   );
   assert.ok(valid > 30, `only ${valid} valid inputs`);
+});
+
+// --- generated chunk extensions -------------------------------------------------
+
+Deno.test("ChunkedDecoder accepts every generated chunk extension, whole, split and byte by byte", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 40 }), ext), {
+        maxLength: 4,
+      }),
+      ext,
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (chunks, lastExt, cuts) => {
+        let wire = "";
+        for (const [data, e] of chunks) {
+          const line = data.length.toString(16) + e;
+          assert.match(line, CHUNK_LINE, "the generator follows the grammar");
+          wire += line + "\r\n" + text(data) + "\r\n";
+        }
+        wire += "0" + lastExt + "\r\n\r\n";
+        const input = bytes(wire);
+        const want = {
+          body: chunks.map(([data]) => text(data)).join(""),
+          used: wire.length,
+          trailers: {},
+        };
+        assert.deepEqual(decodeAt(input, []), want);
+        assert.deepEqual(decodeAt(input, cuts), want);
+        const each = Array.from({ length: input.length }, (_, i) => i);
+        assert.deepEqual(decodeAt(input, each), want);
+      },
+    ),
+    RUNS,
+  );
+});
+
+Deno.test("ChunkedDecoder accepts a chunk line of maxLine bytes and refuses one of maxLine + 1, size digits and extensions included", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 1, maxLength: 40 }),
+      fc.nat({ max: 3 }),
+      ext,
+      (data, zeros, e) => {
+        const line = "0".repeat(zeros) + data.length.toString(16) + e;
+        const input = bytes(`${line}\r\n${text(data)}\r\n0\r\n\r\n`);
+        const each = Array.from({ length: input.length }, (_, i) => i);
+        const fits = { maxLine: line.length };
+        assert.deepEqual(decodeAt(input, each, fits), {
+          body: text(data),
+          used: input.length,
+          trailers: {},
+        });
+        const over = { maxLine: line.length - 1 };
+        assert.deepEqual(decodeAt(input, [], over), { error: 400, body: "" });
+        assert.deepEqual(decodeAt(input, each, over), {
+          error: 400,
+          body: "",
+        });
+      },
+    ),
+    RUNS,
+  );
+});
+
+// Bytes that move the extension state machine, or must stop it.
+const EXT_BYTES = [...' \t;="\\\r\n\x00\x01\x0b\x7f\x80\xffaZ0,/:(@'].map((c) =>
+  c.charCodeAt(0)
+);
+const extMutations = fc.array(
+  fc.record({
+    at: fc.nat(),
+    op: fc.constantFrom("insert", "replace", "remove", "repeat", "cut"),
+    byte: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom(...EXT_BYTES) },
+      { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
+    ),
+  }),
+  { minLength: 1, maxLength: 3 },
+);
+
+/**
+ * `e` with a few bytes inserted, replaced, removed or repeated, or cut short
+ * (which leaves a `;`, `=` or quote without what follows), or `e` itself when
+ * the result would change the size (a leading hex digit) or end the line
+ * early (a CRLF): then the line is not the one the expectation is for.
+ */
+function mutateExt(
+  e: string,
+  ms: { at: number; op: string; byte: number }[],
+): string {
+  const b = [...bytes(e)];
+  for (const m of ms) {
+    const at = m.at % (b.length + 1);
+    if (m.op === "insert") b.splice(at, 0, m.byte);
+    else if (m.op === "replace") b.splice(at, 1, m.byte);
+    else if (m.op === "remove") b.splice(at, 1);
+    else if (m.op === "repeat") b.splice(at, 0, ...b.slice(at, at + 1));
+    else b.length = at;
+  }
+  const out = text(Uint8Array.from(b));
+  return /^[0-9A-Fa-f]/.test(out) || out.includes("\r\n") ? e : out;
+}
+
+Deno.test("ChunkedDecoder refuses a mutated chunk extension exactly where the grammar does, before its data", () => {
+  const seen = { valid: 0, refused: 0 };
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.tuple(
+          fc.uint8Array({ minLength: 1, maxLength: 40 }),
+          ext,
+          fc.option(extMutations),
+        ),
+        { maxLength: 3 },
+      ),
+      ext,
+      fc.option(extMutations),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (chunks, lastExt, lastMs, cuts) => {
+        let wire = "";
+        let body = "";
+        // The body handed out before the first line off the grammar.
+        let before: string | null = null;
+        const lines: [string, string][] = chunks.map(([data, e, ms]) => [
+          data.length.toString(16) + (ms === null ? e : mutateExt(e, ms)),
+          text(data),
+        ]);
+        lines.push([
+          "0" + (lastMs === null ? lastExt : mutateExt(lastExt, lastMs)),
+          "",
+        ]);
+        for (const [line, data] of lines) {
+          if (before === null && !CHUNK_LINE.test(line)) before = body;
+          wire += line + "\r\n" + data + (data === "" ? "" : "\r\n");
+          body += data;
+        }
+        wire += "\r\n";
+        const input = bytes(wire);
+        const want = before === null
+          ? { body, used: wire.length, trailers: {} }
+          : { error: 400, body: before };
+        if (before === null) seen.valid++;
+        else seen.refused++;
+        assert.deepEqual(decodeAt(input, []), want, JSON.stringify(wire));
+        assert.deepEqual(decodeAt(input, cuts), want);
+        const each = Array.from({ length: input.length }, (_, i) => i);
+        assert.deepEqual(decodeAt(input, each), want);
+      },
+    ),
+    { ...RUNS, numRuns: 1000 },
+  );
+  assert.ok(seen.valid > 100 && seen.refused > 100, JSON.stringify(seen));
 });
 
 // --- generated responses ----------------------------------------------------------
