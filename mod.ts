@@ -46,8 +46,13 @@ export type {
   RingResponse,
   Server,
   ServerOptions,
+  StreamingRequest,
 } from "./server/types.ts";
-export type { HeaderValue, OutHeaders } from "./http1/serialize.ts";
+export type {
+  HeaderPairs,
+  HeaderValue,
+  OutHeaders,
+} from "./http1/serialize.ts";
 export { ProtocolError } from "./http1/errors.ts";
 export { closeStatus } from "./channel.ts";
 export type {

@@ -7,6 +7,8 @@
  */
 
 import { describe } from "../_describe.ts";
+import { checkOptions } from "../_options.ts";
+import { SERVER_OPTIONS } from "../server/_settings.ts";
 import { runServer } from "../server/server.ts";
 import { runWorkers } from "../server/workers.ts";
 import type {
@@ -203,6 +205,7 @@ export function serve(
     handler = a;
   } else {
     options = a ?? {};
+    checkOptions("serve", options, SERVE_OPTIONS);
     if (
       options.workers !== undefined || typeof b === "string" || b instanceof URL
     ) {
@@ -222,7 +225,8 @@ export function serve(
     onError = defaultOnError,
     signal,
     ...rest
-  } = options;
+  } = options as ServeInit;
+  delete (rest as Partial<ServeInit>).handler;
   const server = runServer(ringHandler(handler, onError), {
     ...rest,
     ip: hostname,
@@ -247,6 +251,19 @@ export function serve(
   onListen({ ...addr });
   return http;
 }
+
+/** Every option name serve knows: Deno.serve's and runServer's limits. */
+const SERVE_OPTIONS: readonly string[] = [
+  "hostname",
+  "port",
+  "signal",
+  "onListen",
+  "onError",
+  "handler",
+  ...SERVER_OPTIONS.filter((name) =>
+    !["ip", "port", "onListen", "signal", "streamBody"].includes(name)
+  ),
+];
 
 function logListen(addr: Deno.NetAddr): void {
   const host = addr.hostname.includes(":")
@@ -273,7 +290,8 @@ function serveWorkers(
     onError: _onError,
     signal,
     ...rest
-  } = options;
+  } = options as ServeInit;
+  delete (rest as Partial<ServeInit>).handler;
   const server = runWorkers(module, {
     ...rest,
     ip: hostname,

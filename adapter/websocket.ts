@@ -6,6 +6,7 @@
  */
 
 import type { Channel, ChannelHandlers, CloseStatus } from "../channel.ts";
+import { checkOptions } from "../_options.ts";
 import { hasToken } from "../http1/_chars.ts";
 import type { RingRequest, RingResponse } from "../server/types.ts";
 import { requestUrl } from "./_request.ts";
@@ -144,6 +145,7 @@ export function upgradeWebSocket(
   request: Request,
   options: UpgradeWebSocketOptions = {},
 ): WebSocketUpgrade {
+  checkOptions("upgradeWebSocket", options, UPGRADE_OPTIONS);
   const req = ringRequestOf(request);
   if (req === undefined) {
     throw new TypeError(
@@ -200,6 +202,14 @@ export function upgradeWebSocket(
 }
 
 const UPGRADED = new WeakSet<object>();
+const UPGRADE_OPTIONS = [
+  "protocol",
+  "idleTimeout",
+  "headers",
+  "deflate",
+  "maxWs",
+  "maxQueue",
+];
 const HANDLERS: unique symbol = Symbol("httpkit.wsHandlers");
 
 type Listener = ((this: ServerWebSocket, ev: Event) => unknown) | null;

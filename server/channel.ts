@@ -3,6 +3,7 @@
 // streaming (chunked) or long-polling (one complete response).
 
 import { ChannelBase, Done, Open } from "../_channel.ts";
+import { checkOptions } from "../_options.ts";
 import type {
   ChannelData,
   ChannelHandlers,
@@ -25,6 +26,15 @@ import type { RingRequest, RingResponse } from "./types.ts";
 import { acceptWebSocket } from "./websocket.ts";
 
 const encoder = new TextEncoder();
+
+/** Every option name asChannel knows. */
+const CHANNEL_OPTIONS = [
+  "protocols",
+  "headers",
+  "deflate",
+  "maxWs",
+  "maxQueue",
+];
 
 /**
  * Options of {@linkcode asChannel}.
@@ -119,6 +129,7 @@ export function asChannel(
   handlers: ChannelHandlers = {},
   options: ChannelOptions = {},
 ): RingResponse {
+  checkOptions("asChannel", options, CHANNEL_OPTIONS);
   const link = connOf(req);
   const res: TakeoverResponse = {
     status: 101,

@@ -5,11 +5,13 @@ import { isDisconnect } from "../_byteconn.ts";
 import { dateHeader } from "../http1/serialize.ts";
 import { delay, unrefInterval } from "../_timers.ts";
 import { type Core, State } from "./_core.ts";
+import { checkOptions } from "../_options.ts";
 import {
   checkListenOptions,
   coreOf,
   listen,
   maxConnectionsOf,
+  SERVER_OPTIONS,
   type Timeouts,
   timeoutsOf,
 } from "./_settings.ts";
@@ -105,6 +107,7 @@ export function runServer(
   handler: Handler<never> | string | URL,
   options: ServerOptions = {},
 ): Server {
+  checkOptions("runServer", options, SERVER_OPTIONS);
   if (options.workers !== undefined || typeof handler !== "function") {
     if (typeof handler === "string" || handler instanceof URL) {
       return runWorkers(handler, options);
