@@ -4,6 +4,7 @@
 
 import { runServer } from "../mod.ts";
 import type { Handler, RingRequest, Server, ServerOptions } from "../mod.ts";
+import type { StreamingRequest } from "../server/types.ts";
 import { concat } from "../_bytes.ts";
 import { peerPath } from "./_peers.ts";
 
@@ -605,4 +606,188 @@ export async function readWsFrame(
 /** The code of a close frame (1005 when it has none). */
 export function wsCloseCode(f: WsFrame): number {
   return f.payload.length >= 2 ? (f.payload[0] << 8) | f.payload[1] : 1005;
+
+// Streamed request bodies (`streamBody`).
+
+/**
+ * {@linkcode withServer} for a handler that gets streamed bodies: the
+ * options default to `streamBody: true`.
+ */
+export function withStreamServer(
+  handler: Handler<StreamingRequest>,
+  options: ServerOptions,
+  fn: (t: TestServer) => Promise<void>,
+): Promise<void> {
+  return withServer(
+    handler as unknown as Handler,
+    { streamBody: true, ...options },
+    fn,
+  );
+}
+
+/**
+ * Reads a socket in the background and keeps everything it received, so a
+ * test can tell that nothing arrived (yet) without a read timing out.
+ */
+export class Tap {
+  readonly conn: Deno.Conn;
+  /** Everything received so far, as latin1. */
+  text = "";
+  /** The server closed the connection (FIN or reset). */
+  eof = false;
+  /** Settles when the read loop ends. */
+  readonly done: Promise<void>;
+
+  constructor(conn: Deno.Conn) {
+    this.conn = conn;
+    this.done = this.#loop();
+  }
+
+  /** Connects to 127.0.0.1:`port` and starts reading. */
+  static async connect(port: number): Promise<Tap> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.setNoDelay(true);
+    return new Tap(conn);
+  }
+
+  async #loop(): Promise<void> {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (;;) {
+        const n = await this.conn.read(buf);
+        if (n === null) break;
+        this.text += latin1(buf.subarray(0, n));
+      }
+    } catch {
+      // reset, or closed by close()
+    } finally {
+      this.eof = true;
+    }
+  }
+
+  /** Writes all of `data` (a string as latin1). */
+  async write(data: string | Uint8Array): Promise<void> {
+    const b = typeof data === "string" ? bytes(data) : data;
+    let off = 0;
+    while (off < b.length) off += await this.conn.write(b.subarray(off));
+  }
+
+  /** Waits until the received text holds `s`. */
+  async waitFor(s: string, timeout = READ_TIMEOUT): Promise<void> {
+    await until(
+      () => this.text.includes(s) || (this.eof && !this.text.includes(s)),
+      `${JSON.stringify(s)} from the server`,
+      timeout,
+    );
+    if (!this.text.includes(s)) {
+      throw new Error(
+        `Connection closed without ${JSON.stringify(s)}; got ${
+          JSON.stringify(this.text.slice(0, 300))
+        }`,
+      );
+    }
+  }
+
+  /** Waits until the server closes the connection. */
+  waitClose(timeout = READ_TIMEOUT): Promise<void> {
+    return until(() => this.eof, "the server to close", timeout);
+  }
+
+  /**
+   * The complete responses received so far (heads and Content-Length or
+   * chunked bodies; a 1xx has no body).
+   */
+  responses(): RawResponse[] {
+    const out: RawResponse[] = [];
+    let s = this.text;
+    for (;;) {
+      const he = s.indexOf("\r\n\r\n");
+      if (he < 0) return out;
+      const head = s.slice(0, he + 4);
+      const fields = parseFields(head);
+      const probe = new RawResponse(head, fields, new Uint8Array(0), false);
+      let rest = s.slice(he + 4);
+      let body = "";
+      let chunked = false;
+      if (probe.status >= 200 && probe.status !== 204 && probe.status !== 304) {
+        const te = probe.header("transfer-encoding");
+        if (te !== null && /chunked\s*$/i.test(te)) {
+          chunked = true;
+          for (;;) {
+            const le = rest.indexOf("\r\n");
+            if (le < 0) return out;
+            const size = parseInt(rest.slice(0, le).split(";")[0], 16);
+            if (size === 0) {
+              const end = rest.indexOf("\r\n\r\n", le - 2);
+              if (end < 0) return out;
+              rest = rest.slice(end + 4);
+              break;
+            }
+            if (rest.length < le + 2 + size + 2) return out;
+            body += rest.slice(le + 2, le + 2 + size);
+            rest = rest.slice(le + 2 + size + 2);
+          }
+        } else {
+          const n = Number(probe.header("content-length") ?? "0");
+          if (rest.length < n) return out;
+          body = rest.slice(0, n);
+          rest = rest.slice(n);
+        }
+      }
+      out.push(new RawResponse(head, fields, bytes(body), chunked));
+      s = rest;
+    }
+  }
+
+  /** Waits until `n` complete responses arrived and returns them. */
+  async waitResponses(
+    n: number,
+    timeout = READ_TIMEOUT,
+  ): Promise<RawResponse[]> {
+    await until(
+      () => this.responses().length >= n || this.eof,
+      `${n} responses`,
+      timeout,
+    );
+    const out = this.responses();
+    if (out.length < n) {
+      throw new Error(
+        `Connection closed after ${out.length} of ${n} responses; got ${
+          JSON.stringify(this.text.slice(0, 300))
+        }`,
+      );
+    }
+    return out;
+  }
+
+  /** Closes the socket and waits for the read loop to end. */
+  async close(): Promise<void> {
+    try {
+      this.conn.close();
+    } catch {
+      // already closed
+    }
+    await this.done;
+  }
+}
+
+/** Peak resident set size (VmHWM) of a process, in bytes. */
+export function peakRss(pid: number | "self" = "self"): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const m = /^VmHWM:\s+(\d+) kB$/m.exec(status);
+  if (m === null) throw new Error(`No VmHWM in /proc/${pid}/status`);
+  return Number(m[1]) * 1024;
+}
+
+/**
+ * Resets the peak RSS of a process (Linux 4.0+: writing 5 to clear_refs);
+ * false when the kernel does not allow it.
+ */
+export function resetPeakRss(pid: number | "self" = "self"): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
 }
