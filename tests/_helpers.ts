@@ -606,7 +606,9 @@ export async function readWsFrame(
 /** The code of a close frame (1005 when it has none). */
 export function wsCloseCode(f: WsFrame): number {
   return f.payload.length >= 2 ? (f.payload[0] << 8) | f.payload[1] : 1005;
+}
 
+// ---------------------------------------------------------------------------
 // Streamed request bodies (`streamBody`).
 
 /**
