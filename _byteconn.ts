@@ -24,6 +24,8 @@ export class ByteConn {
    * until it ends (the bytes would land in the old one).
    */
   reading = false;
+  /** The peer has closed its side (a read saw EOF). */
+  eof = false;
   // Where the search for the end of a partial head resumes.
   #scan = 0;
   // Size of the buffer of a quiet connection.
@@ -110,6 +112,7 @@ export class ByteConn {
       this.reading = false;
     }
     if (n !== null) this.end += n;
+    else this.eof = true;
     return n;
   }
 
@@ -178,7 +181,10 @@ export class ByteConn {
     } finally {
       this.reading = false;
     }
-    if (n === null) return null;
+    if (n === null) {
+      this.eof = true;
+      return null;
+    }
     const chunk = this.buf.subarray(0, n);
     this.#chunkFrom = this.buf;
     if (n === this.buf.length && n < MAX_CHUNK) {

@@ -55,9 +55,12 @@ export class LightRequest {
     if (!this.#watching) {
       this.#watching = true;
       const left = requestSignal(this.ring);
-      left.addEventListener("abort", () => ac.abort(left.reason), {
-        once: true,
-      });
+      if (left.aborted) ac.abort(left.reason);
+      else {
+        left.addEventListener("abort", () => ac.abort(left.reason), {
+          once: true,
+        });
+      }
     }
     return ac.signal;
   }

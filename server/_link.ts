@@ -51,6 +51,8 @@ export interface ServerLink {
    * @returns `true` when the peer left while still active.
    */
   watchPeer(active: () => boolean): Promise<boolean>;
+  /** The client has closed its side of the connection. */
+  readonly eof: boolean;
   /** Whether the response to `head` is still being made. */
   responding(head: RequestHead): boolean;
   /** The channel that owns the connection now (told when the server stops). */

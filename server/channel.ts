@@ -313,12 +313,15 @@ function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function requestSignal(req: RingRequest<unknown>): AbortSignal {
   const { conn, head } = connOf(req);
   const ac = new AbortController();
+  const gone = (): DOMException =>
+    new DOMException("The client closed the connection", "AbortError");
+  // A client already known gone (a streamed body saw it leave) aborts now.
+  if (conn.eof && conn.responding(head)) {
+    ac.abort(gone());
+    return ac.signal;
+  }
   conn.watchPeer(() => conn.responding(head)).then((left) => {
-    if (left) {
-      ac.abort(
-        new DOMException("The client closed the connection", "AbortError"),
-      );
-    }
+    if (left) ac.abort(gone());
   });
   return ac.signal;
 }

@@ -91,6 +91,7 @@ export class Connection extends Output
             this.reading = false;
           }
           if (n !== null) this.end += n;
+          else this.eof = true;
         }
         if (n === null || this.closed) break;
         if (this.state === State.Idle) this.enter(State.Head);
@@ -219,6 +220,9 @@ export class Connection extends Output
         stream = core.streamBody === true ||
           core.streamBody(req as RingRequest<null>);
       } catch (err) {
+        // The body was neither read nor dropped: the connection must end
+        // with this response, or its bytes would be read as a request.
+        head.keepAlive = false;
         return this.#handlerFailed(err, req, head);
       }
       if (stream) return this.#streamed(req, head, framing);
@@ -431,8 +435,17 @@ export class Connection extends Output
    * @returns The count read, or null at EOF.
    */
   readMore(): Promise<number | null> {
-    return this.#ahead ??= this.fill().finally(() => (this.#ahead = null));
+    if (this.#ahead !== null) return this.#ahead;
+    const waiters = this.#readWaiters;
+    if (waiters.length > 0) {
+      this.#readWaiters = [];
+      for (const w of waiters) w();
+    }
+    return this.#ahead = this.fill().finally(() => (this.#ahead = null));
   }
+
+  // Watches waiting for the buffer to be consumed (see watchPeer).
+  #readWaiters: (() => void)[] = [];
 
   /**
    * The next bytes for a WebSocket channel: a read a watch started (a
@@ -446,10 +459,15 @@ export class Connection extends Output
   }
 
   async watchPeer(active: () => boolean): Promise<boolean> {
+    const limit = this.core.limits.maxHeaderBytes;
     try {
-      while (
-        active() && this.end - this.start < this.core.limits.maxHeaderBytes
-      ) {
+      while (active()) {
+        // With that much buffered (a streamed body the handler has not
+        // taken yet), watch on only once someone reads again.
+        if (this.end - this.start >= limit) {
+          await new Promise<void>((r) => this.#readWaiters.push(r));
+          continue;
+        }
         if ((await this.readMore()) === null) return active();
       }
       return false;
