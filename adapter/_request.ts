@@ -122,16 +122,26 @@ export function requestUrl(r: RingRequest<unknown>): string {
     path = m !== null ? m[1] || "/" : "/" + path;
   }
   const q = r.queryString === null ? "" : "?" + r.queryString;
+  // Clients repeat their requests: the last URL is kept, by its parts.
+  const last = lastUrl;
+  if (
+    last.host === host && last.path === path && last.query === q &&
+    last.scheme === r.scheme
+  ) return last.url;
   const raw = `${r.scheme}://${host}${path}${q}`;
-  if (normalHost(host, r.scheme) && normalPath(path) && normalQuery(q)) {
-    return raw;
+  let url = raw;
+  if (!(normalHost(host, r.scheme) && normalPath(path) && normalQuery(q))) {
+    try {
+      url = new URL(raw).href;
+    } catch {
+      // not a URL at all: left as it came
+    }
   }
-  try {
-    return new URL(raw).href;
-  } catch {
-    return raw;
-  }
+  lastUrl = { host, path, query: q, scheme: r.scheme, url };
+  return url;
 }
+
+let lastUrl = { host: "", path: "", query: "", scheme: "", url: "" };
 
 // A lower-case name or IPv4 address, and a port that is not the default
 // one: what the URL parser would leave as it is.

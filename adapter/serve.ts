@@ -350,9 +350,17 @@ function ringHandler(
       return failed(err, req, info);
     }
     if (out instanceof Response) return answer(out, req, info);
+    // One reaction for both outcomes (a .catch() would cost a second).
     return Promise.resolve(out).then(
-      (response) => answer(response, req, info),
-    ).catch((err) => failed(err, req, info));
+      (response) => {
+        try {
+          return answer(response, req, info);
+        } catch (err) {
+          return failed(err, req, info);
+        }
+      },
+      (err) => failed(err, req, info),
+    );
   };
 }
 
