@@ -69,13 +69,12 @@ export { serve } from "./adapter/serve.ts";
 export type { HttpServer, ServeInit, ServeOptions } from "./adapter/serve.ts";
 export {
   fetchToRing,
-  fromResponse,
   ringRequestOf,
   ringToFetch,
   toRequest,
-  toResponse,
   toRingRequest,
 } from "./adapter/convert.ts";
+export { fromResponse, toResponse } from "./adapter/response.ts";
 export type {
   FetchHandler,
   ServeHandlerInfo,
@@ -111,7 +110,7 @@ export { contentTypeOf, wrapStatic } from "./middleware/static.ts";
 export type { StaticOptions } from "./middleware/static.ts";
 export { acceptsGzip, wrapGzip } from "./middleware/gzip.ts";
 export type { GzipOptions } from "./middleware/gzip.ts";
-export type { DeflateOptions } from "./ws/deflate.ts";
+export type { DeflateOptions } from "./ws/extensions.ts";
 export { router } from "./middleware/router.ts";
 export type {
   Route,

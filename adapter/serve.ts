@@ -22,12 +22,11 @@ import type {
 import { LightRequest } from "./_request.ts";
 import { adoptDenoWebSocket, upgradedSocket } from "./websocket.ts";
 import {
-  type BodyHooks,
   type FetchHandler,
   remoteAddrOf,
   type ServeHandlerInfo,
-  settle,
 } from "./convert.ts";
+import { type BodyHooks, settle } from "./response.ts";
 
 /**
  * Options of {@linkcode serve}: those of `Deno.serve` plus the limits,

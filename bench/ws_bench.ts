@@ -12,7 +12,8 @@ import {
   WsDecoder,
   WsEncoder,
 } from "../ws/codec.ts";
-import { negotiateDeflate, PerMessageDeflate } from "../ws/deflate.ts";
+import { PerMessageDeflate } from "../ws/deflate.ts";
+import { negotiateDeflate } from "../ws/extensions.ts";
 
 const SMALL = new Uint8Array(64).map((_, i) => i);
 const LARGE = new Uint8Array(16 * 1024).map((_, i) => (i * 31) & 0xff);

@@ -10,11 +10,8 @@ export const TOKEN: Uint8Array = new Uint8Array(256);
 export const FIELD_VALUE: Uint8Array = new Uint8Array(256);
 /** 1 for a byte allowed in a request-target (visible ASCII). */
 export const TARGET: Uint8Array = new Uint8Array(256);
-/** Lower-case mapping for ASCII letters. */
-export const LOWER: Uint8Array = new Uint8Array(256);
 
 for (let i = 0; i < 256; i++) {
-  LOWER[i] = i >= 0x41 && i <= 0x5a ? i + 0x20 : i;
   FIELD_VALUE[i] = i >= 0x80
     ? 2
     : (i >= 0x20 && i !== 0x7f) || i === 0x09

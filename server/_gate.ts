@@ -8,8 +8,8 @@ import { unrefInterval } from "../_timers.ts";
 // than ~128 reads pending some connections starve (p99 of hundreds of ms). The
 // gate keeps pending reads under the budget and hands a freed slot to the
 // oldest waiter. A read that stays pending (an idle keep-alive peer) gives its
-// slot up after a while without being cancelled. See
-// shared/notes/deno-listen-fairness.md for the measurements.
+// slot up after a while without being cancelled. (Measured with wrk at 256
+// connections: without the gate, p99 of hundreds of ms.)
 
 /** A party that holds a read slot: connections link themselves in. */
 export interface GateEntry {

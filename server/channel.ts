@@ -14,7 +14,7 @@ import { encodeChunk, LAST_CHUNK } from "../http1/chunked.ts";
 import { Framing, responseFraming } from "../http1/framing.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { encodeHead } from "../http1/serialize.ts";
-import type { DeflateOptions } from "../ws/deflate.ts";
+import type { DeflateOptions } from "../ws/extensions.ts";
 import {
   linkOf,
   type RequestLink,

@@ -8,7 +8,7 @@ import { isFieldValue, isToken } from "../http1/_chars.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { WsChannel } from "../ws/channel.ts";
 import { checkUpgrade } from "../ws/handshake.ts";
-import type { DeflateOptions } from "../ws/deflate.ts";
+import type { DeflateOptions } from "../ws/extensions.ts";
 import type { ServerLink } from "./_link.ts";
 import type { RingRequest } from "./types.ts";
 

@@ -3,13 +3,12 @@
 import assert from "node:assert/strict";
 import {
   fetchToRing,
-  fromResponse,
   ringRequestOf,
   ringToFetch,
   toRequest,
-  toResponse,
   toRingRequest,
 } from "../adapter/convert.ts";
+import { fromResponse, toResponse } from "../adapter/response.ts";
 import { serve } from "../adapter/serve.ts";
 import { asChannel } from "../server/channel.ts";
 import type { RingRequest } from "../server/types.ts";

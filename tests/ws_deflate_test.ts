@@ -9,16 +9,15 @@ import {
   type WsEvent,
   WsProtocolError,
 } from "../ws/codec.ts";
+import { PerMessageDeflate } from "../ws/deflate.ts";
 import {
-  _setContextTakeover,
   deflateOffer,
   type DeflateParams,
   negotiateDeflate,
   parseDeflateResponse,
   parseExtensions,
-  PerMessageDeflate,
-  supportsContextTakeover,
-} from "../ws/deflate.ts";
+} from "../ws/extensions.ts";
+import { _setContextTakeover, supportsContextTakeover } from "../ws/_zlib.ts";
 
 const te = new TextEncoder();
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);

@@ -21,13 +21,13 @@ import {
   type WsEvent,
   WsProtocolError,
 } from "../ws/codec.ts";
+import { PerMessageDeflate } from "../ws/deflate.ts";
 import {
   type DeflateOptions,
   type DeflateParams,
   negotiateDeflate,
   parseDeflateResponse,
-  PerMessageDeflate,
-} from "../ws/deflate.ts";
+} from "../ws/extensions.ts";
 import { concatBytes } from "./_helpers.ts";
 
 /** Fixed seed and bounded runs; `bench/fuzz.ts` runs the same properties longer. */

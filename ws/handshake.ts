@@ -20,13 +20,13 @@
  * @module
  */
 
+import { PerMessageDeflate } from "./deflate.ts";
 import {
   deflateOffer,
   type DeflateOptions,
   negotiateDeflate,
   parseDeflateResponse,
-  PerMessageDeflate,
-} from "./deflate.ts";
+} from "./extensions.ts";
 
 const _GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
