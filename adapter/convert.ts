@@ -159,8 +159,9 @@ export interface ToRequestOptions {
  */
 export function toRequest(
   req: RingRequest<Uint8Array | ReadableStream<Uint8Array> | null>,
-  options: ToRequestOptions = {},
+  options?: ToRequestOptions,
 ): Request {
+  options ??= {};
   const method = req.requestMethod.toUpperCase();
   const body = method === "GET" || method === "HEAD" ? null : req.body;
   const request = new Request(requestUrl(req), {
@@ -230,8 +231,9 @@ export interface ToRingRequestOptions {
  */
 export async function toRingRequest(
   request: Request,
-  options: ToRingRequestOptions = {},
+  options?: ToRingRequestOptions,
 ): Promise<RingRequest> {
+  options ??= {};
   const url = new URL(request.url);
   const headers: Record<string, string> = {};
   for (const [name, value] of request.headers) {

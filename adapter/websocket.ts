@@ -140,8 +140,9 @@ export interface WebSocketUpgrade {
  */
 export function upgradeWebSocket(
   request: Request,
-  options: UpgradeWebSocketOptions = {},
+  options?: UpgradeWebSocketOptions,
 ): WebSocketUpgrade {
+  options ??= {};
   checkOptions("upgradeWebSocket", options, UPGRADE_OPTIONS);
   const req = ringRequestOf(request);
   if (req === undefined) {

@@ -115,7 +115,8 @@ async function gzip(data: Uint8Array): Promise<Uint8Array> {
  * await server.stop();
  * ```
  */
-export function wrapGzip(handler: Handler, options: GzipOptions = {}): Handler {
+export function wrapGzip(handler: Handler, options?: GzipOptions): Handler {
+  options ??= {};
   const threshold = options.threshold ?? 860;
   return async (req: RingRequest) => {
     const res = await handler(req);

@@ -161,8 +161,9 @@ export function wrapJson(
     | undefined
     | void
     | Promise<JsonResponse | null | undefined | void>,
-  options: JsonOptions = {},
+  options?: JsonOptions,
 ): Handler {
+  options ??= {};
   return async (req) => {
     const r = req as JsonRequest;
     if (isJsonType(req.contentType) && req.body !== null) {

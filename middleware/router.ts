@@ -208,8 +208,9 @@ export function router<
   Res = HandlerResult,
 >(
   routes: readonly Route<R, NoInfer<Res>>[],
-  options: RouterOptions<R, NoInfer<Res>> = {},
+  options?: RouterOptions<R, NoInfer<Res>>,
 ): (req: R) => Res | RingResponse {
+  options ??= {};
   if (!Array.isArray(routes)) {
     throw new TypeError(
       `router: routes must be an array of [method, pattern, handler], got ${typeof routes}`,

@@ -243,8 +243,9 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
 export function wrapStatic(
   handler: Handler,
   root: string,
-  options: StaticOptions = {},
+  options?: StaticOptions,
 ): Handler {
+  options ??= {};
   const index = options.index === undefined ? "index.html" : options.index;
   const base = root.replace(/\/+$/, "") || "/";
   return async (req: RingRequest) => {

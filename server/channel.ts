@@ -126,9 +126,11 @@ export function connOf(req: RingRequest<unknown>): RequestLink {
  */
 export function asChannel(
   req: RingRequest<unknown>,
-  handlers: ChannelHandlers = {},
-  options: ChannelOptions = {},
+  handlers?: ChannelHandlers,
+  options?: ChannelOptions,
 ): RingResponse {
+  options ??= {};
+  handlers ??= {};
   checkOptions("asChannel", options, CHANNEL_OPTIONS);
   const link = connOf(req);
   const res: TakeoverResponse = {

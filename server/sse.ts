@@ -350,9 +350,11 @@ function commentLines(text: string): string {
  */
 export function sse(
   req: RingRequest,
-  handlers: SseHandlers = {},
-  options: SseOptions = {},
+  handlers?: SseHandlers,
+  options?: SseOptions,
 ): RingResponse {
+  options ??= {};
+  handlers ??= {};
   checkOptions("sse", options, SSE_OPTIONS);
   const keepAlive = options.keepAlive ?? 15_000;
   if (!Number.isFinite(keepAlive) || keepAlive < 0) {
