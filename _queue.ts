@@ -96,7 +96,13 @@ export class WriteQueue {
     }
     this.#bytes += n;
     if (this.#bytes * 2 > this.#limit) this.#high = true;
-    if (!this.#writing) this.#pump();
+    if (!this.#writing) {
+      // The pump starts in a microtask, not now: everything queued in this
+      // turn of the event loop (a broadcast's frames, the echoes of one
+      // read) goes out in the first write.
+      this.#writing = true;
+      queueMicrotask(this.#start);
+    }
     return true;
   }
 
@@ -117,8 +123,11 @@ export class WriteQueue {
     this.#tailLength = 0;
   }
 
+  #start = (): void => {
+    this.#pump();
+  };
+
   async #pump(): Promise<void> {
-    this.#writing = true;
     try {
       for (;;) {
         this.#seal();
