@@ -116,10 +116,17 @@ Deno.test("examples/chat/server.ts takes a post and answers a long poll", async 
       body: JSON.stringify({ name: "tester", text: "hello" }),
     });
     assert.equal(sent.status, 204);
+    // The poll's response is the message published while it waited.
     const polled = await (await waiting).json();
-    assert.deepEqual(polled.messages.map((m: { text: string }) => m.text), [
+    assert.equal(polled.text, "hello");
+    assert.equal(polled.name, "tester");
+    // Later polls catch up from the history.
+    const again = await (await fetch(`${app.base}/poll?since=${first.last}`))
+      .json();
+    assert.deepEqual(again.messages.map((m: { text: string }) => m.text), [
       "hello",
     ]);
+    assert.equal(again.last, polled.id);
   } finally {
     await app.stop();
   }
