@@ -88,7 +88,8 @@ export class WriteQueue {
         tail = this.#tail = pool.take();
       }
       tail.set(head, this.#tailLength);
-      tail.set(body, this.#tailLength + head.length);
+      // (A set costs even when empty: push, and a shared frame, has no body.)
+      if (body.length > 0) tail.set(body, this.#tailLength + head.length);
       this.#tailLength += n;
     } else {
       this.#seal();

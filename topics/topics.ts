@@ -620,11 +620,10 @@ export class Topics {
           } else skipped++;
           continue;
         }
-        const deliver = ch[DELIVER];
         let ok = false;
         try {
-          ok = deliver !== undefined
-            ? deliver.call(ch, m)
+          ok = ch[DELIVER] !== undefined
+            ? ch[DELIVER](m)
             : ch.isOpen && ch.send(m.value);
         } catch (err) {
           console.error(err);
