@@ -9,6 +9,7 @@ import type { Buffer } from "node:buffer";
 import WebSocket from "npm:ws@8";
 import {
   asChannel,
+  broadcastTransport,
   type Channel,
   type ChannelData,
   type CloseStatus,
@@ -624,6 +625,13 @@ Deno.test("Topics with runServer({ workers: 2 }): a publish in one worker reache
     const local = (p: WsPeer) => Number(String(p.got[2]).split(" ")[1]);
     assert.ok(local(a) >= 1 && local(b) >= 1);
     assert.equal(local(a) + local(b), peers.length);
+    // Another hub of the workers, with the same topic: a room of its own.
+    a.ws.send("other");
+    b.ws.send("other");
+    await sleep(200);
+    for (const peer of peers) {
+      assert.ok(!peer.got.includes("leak"), "another hub's message arrived");
+    }
     for (const peer of peers) await closeWs(peer);
     await p.send("stop 1000");
     await p.waitFor(/^stopped stopped$/);
@@ -632,4 +640,42 @@ Deno.test("Topics with runServer({ workers: 2 }): a publish in one worker reache
     for (const peer of peers) peer.ws.terminate();
     await p.close();
   }
+});
+
+Deno.test("Topics in a worker group: unnamed hubs of one worker get names of their own; broadcastTransport() joins hubs of one name", async () => {
+  const GROUP = Symbol.for("httpkit.workerGroup");
+  const g = globalThis as Record<symbol, unknown>;
+  g[GROUP] = `test-${crypto.randomUUID()}`;
+  const got: ChannelData[] = [];
+  const mine = (): Channel => ({
+    send: (d) => got.push(d) > 0,
+    close: () => true,
+    ping: () => false,
+    isOpen: true,
+    isWebSocket: false,
+    remoteAddr: "memory",
+    bufferedAmount: 0,
+    drained: () => Promise.resolve(),
+  });
+  try {
+    const a = new Topics();
+    const b = new Topics();
+    b.subscribe(mine(), "t");
+    a.publish("t", "from a"); // a and b are "topics" and "topics#2"
+    await sleep(50);
+    assert.deepEqual(got, []);
+    await a.close();
+    await b.close();
+  } finally {
+    delete g[GROUP];
+  }
+  // Outside a worker group, hubs join only through a transport given.
+  const x = new Topics({ transport: broadcastTransport("topics-test") });
+  const y = new Topics({ transport: broadcastTransport("topics-test") });
+  y.subscribe(mine(), "t");
+  assert.equal(x.publish("t", "via broadcast").delivered, 0);
+  await until(() => got.length === 1, "the message through the channel");
+  assert.deepEqual(got, ["via broadcast"]);
+  await x.close();
+  await y.close();
 });

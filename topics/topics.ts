@@ -218,7 +218,10 @@ export interface TopicsOptions {
   /**
    * The hub's name among the workers of a server (unset transport only):
    * hubs of the same name in different workers share their topics. Default
-   * `"default"`.
+   * `"topics"` (`"default"` for the default hub). A second live hub of the
+   * same name in one worker is named `name#2` (then `#3`...), so hubs made
+   * in the same order in every worker pair up, and two hubs of one worker
+   * never deliver each other's messages.
    */
   name?: string;
   /**
@@ -299,6 +302,8 @@ export class Topics {
     error: Error,
   ) => void;
   #closed = false;
+  // The name claimed among the hubs of this worker (auto-wired only).
+  #name: string | null = null;
 
   /**
    * Creates a hub.
@@ -329,9 +334,15 @@ export class Topics {
     this.#maxBuffered = max;
     this.#closeSlow = onSlow === "close";
     this.#onUndelivered = options.onUndelivered ?? logUndelivered;
-    this.#transport = options.transport === undefined
-      ? workersTransport(options.name ?? "default")
-      : options.transport;
+    if (options.transport === undefined) {
+      const group = (globalThis as Record<symbol, unknown>)[WORKER_GROUP];
+      if (typeof group === "string") {
+        this.#name = claimName(options.name ?? "topics");
+        this.#transport = broadcastTransport(
+          `httpkit.topics/${group}/${this.#name}`,
+        );
+      } else this.#transport = null;
+    } else this.#transport = options.transport;
     const link: TransportLink = {
       deliver: (topic, message) => {
         if (!this.#closed) this.#deliver(topic, message);
@@ -601,6 +612,7 @@ export class Topics {
     this.#closed = true;
     this.#topics.clear();
     this.#channels.clear();
+    if (this.#name !== null) liveNames().delete(this.#name);
     await this.#transport?.close();
   }
 
@@ -699,10 +711,21 @@ function logUndelivered(
 
 // ---------------------------------------------------------------- workers
 
-function workersTransport(name: string): Transport | null {
-  const group = (globalThis as Record<symbol, unknown>)[WORKER_GROUP];
-  if (typeof group !== "string") return null;
-  return broadcastTransport(`httpkit.topics/${group}/${name}`);
+// The names of the auto-wired hubs of this worker. (On globalThis: the app
+// may load this module from another URL than a library it uses.)
+const NAMES: unique symbol = Symbol.for("httpkit.topics.names");
+
+function liveNames(): Set<string> {
+  const g = globalThis as Record<symbol, Set<string> | undefined>;
+  return g[NAMES] ??= new Set();
+}
+
+function claimName(name: string): string {
+  const live = liveNames();
+  let claimed = name;
+  for (let k = 2; live.has(claimed); k++) claimed = `${name}#${k}`;
+  live.add(claimed);
+  return claimed;
 }
 
 /**
@@ -788,7 +811,7 @@ export function defaultTopics(hub?: Topics): Topics {
     }
     defaultHub = hub;
   }
-  return defaultHub ??= new Topics();
+  return defaultHub ??= new Topics({ name: "default" });
 }
 
 /**
