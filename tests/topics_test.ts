@@ -679,3 +679,28 @@ Deno.test("Topics in a worker group: unnamed hubs of one worker get names of the
   await x.close();
   await y.close();
 });
+
+Deno.test("Topics: a transport that throws on publish, or cannot open, is reported, never thrown at the publisher", async () => {
+  const undelivered: string[] = [];
+  const hub = new Topics({
+    transport: {
+      open: () => Promise.reject(new Error("no server")),
+      subscribe() {},
+      unsubscribe() {},
+      publish() {
+        throw new Error("cannot send");
+      },
+      close: () => Promise.resolve(),
+    },
+    onUndelivered: (topic, message, error) =>
+      undelivered.push(`${topic}:${message}:${error.message}`),
+  });
+  await assert.rejects(hub.ready, /no server/);
+  assert.deepEqual(hub.publish("t", "m"), {
+    delivered: 0,
+    skipped: 0,
+    closed: 0,
+  });
+  assert.deepEqual(undelivered, ["t:m:cannot send"]);
+  await hub.close();
+});

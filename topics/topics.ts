@@ -347,16 +347,14 @@ export class Topics {
       deliver: (topic, message) => {
         if (!this.#closed) this.#deliver(topic, message);
       },
-      undelivered: (topic, message, error) => {
-        try {
-          this.#onUndelivered(topic, message, error);
-        } catch (err) {
-          console.error(err);
-        }
-      },
+      undelivered: (topic, message, error) =>
+        this.#undelivered(topic, message, error),
       topics: () => [...this.#topics.keys()],
     };
     this.ready = Promise.resolve(this.#transport?.open(link));
+    // A transport that cannot start rejects `ready`; unawaited, that must
+    // not end the process.
+    this.ready.catch(() => {});
   }
 
   /**
@@ -506,7 +504,13 @@ export class Topics {
     }
     if (this.#closed) return { delivered: 0, skipped: 0, closed: 0 };
     const result = this.#deliver(topic, message);
-    this.#transport?.publish(topic, message);
+    if (this.#transport !== null) {
+      try {
+        this.#transport.publish(topic, message);
+      } catch (err) {
+        this.#undelivered(topic, message, err);
+      }
+    }
     return result;
   }
 
@@ -614,6 +618,18 @@ export class Topics {
     this.#channels.clear();
     if (this.#name !== null) liveNames().delete(this.#name);
     await this.#transport?.close();
+  }
+
+  #undelivered(topic: string, message: TopicMessage, error: unknown): void {
+    try {
+      this.#onUndelivered(
+        topic,
+        message,
+        error instanceof Error ? error : new Error(String(error)),
+      );
+    } catch (err) {
+      console.error(err);
+    }
   }
 
   // Delivers to the local subscribers of `topic`.
