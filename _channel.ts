@@ -10,6 +10,7 @@ import type {
   CloseStatus,
 } from "./channel.ts";
 import { type WriteFn, WriteQueue } from "./_queue.ts";
+import { callWatchers, WATCH_CLOSE } from "./topics/_hooks.ts";
 
 /** Where a channel reports a callback that threw. */
 export type ErrorSink = (err: unknown) => void;
@@ -33,6 +34,8 @@ export abstract class ChannelBase implements Channel {
   protected readonly queue: WriteQueue;
   readonly #report: ErrorSink;
   #closeReported = false;
+  // topics/: the hubs to tell once this channel closes.
+  #watchers: ((ch: Channel) => void)[] | null = null;
 
   /**
    * @param remoteAddr The peer's address.
@@ -107,6 +110,15 @@ export abstract class ChannelBase implements Channel {
     }
   }
 
+  /**
+   * topics/: calls `fn(this)` once when the channel closes, before `onClose`
+   * (at once when it already has): a hub drops the channel from its topics.
+   */
+  [WATCH_CLOSE](fn: (ch: Channel) => void): void {
+    if (this.#closeReported) fn(this);
+    else (this.#watchers ??= []).push(fn);
+  }
+
   /** Calls `onClose` the first time only. */
   protected reportClose(
     status: CloseStatus,
@@ -115,6 +127,8 @@ export abstract class ChannelBase implements Channel {
   ): void {
     if (this.#closeReported) return;
     this.#closeReported = true;
+    callWatchers(this, this.#watchers);
+    this.#watchers = null;
     if (code === undefined) this.fire(this.handlers.onClose, status);
     else this.fire(this.handlers.onClose, status, code, reason);
   }

@@ -88,7 +88,8 @@ export class WriteQueue {
         tail = this.#tail = pool.take();
       }
       tail.set(head, this.#tailLength);
-      tail.set(body, this.#tailLength + head.length);
+      // (A set costs even when empty: push, and a shared frame, has no body.)
+      if (body.length > 0) tail.set(body, this.#tailLength + head.length);
       this.#tailLength += n;
     } else {
       this.#seal();
@@ -96,7 +97,13 @@ export class WriteQueue {
     }
     this.#bytes += n;
     if (this.#bytes * 2 > this.#limit) this.#high = true;
-    if (!this.#writing) this.#pump();
+    if (!this.#writing) {
+      // The pump starts in a microtask, not now: everything queued in this
+      // turn of the event loop (a broadcast's frames, the echoes of one
+      // read) goes out in the first write.
+      this.#writing = true;
+      queueMicrotask(this.#start);
+    }
     return true;
   }
 
@@ -117,8 +124,11 @@ export class WriteQueue {
     this.#tailLength = 0;
   }
 
+  #start = (): void => {
+    this.#pump();
+  };
+
   async #pump(): Promise<void> {
-    this.#writing = true;
     try {
       for (;;) {
         this.#seal();

@@ -125,3 +125,18 @@ export type {
   SseHandlers,
   SseOptions,
 } from "./server/sse.ts";
+export {
+  broadcastTransport,
+  defaultTopics,
+  publish,
+  subscribe,
+  Topics,
+  unsubscribe,
+} from "./topics/topics.ts";
+export type {
+  PublishResult,
+  TopicMessage,
+  TopicsOptions,
+  Transport,
+  TransportLink,
+} from "./topics/topics.ts";

@@ -7,6 +7,7 @@
 import { runServer } from "./server.ts";
 import type { Handler, Server } from "./types.ts";
 import type { WorkerReport, WorkerStart } from "./workers.ts";
+import { WORKER_GROUP } from "../topics/_hooks.ts";
 
 /** Turns a loaded handler module into the Ring handler to serve. */
 export type HandlerOf = (
@@ -28,6 +29,11 @@ export function serveInWorker(handlerOf: HandlerOf): void {
       return;
     }
     try {
+      // topics/: hubs made by the module reach the other workers of this
+      // server (a BroadcastChannel named after the port they share).
+      (globalThis as Record<symbol, unknown>)[WORKER_GROUP] = `${
+        msg.options.ip ?? ""
+      }:${msg.options.port}`;
       const handler = handlerOf(await import(msg.module), msg.module);
       server = runServer(handler as Handler, msg.options);
       report({ type: "listening", port: server.port });

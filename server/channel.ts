@@ -24,6 +24,8 @@ import {
 } from "./_link.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
 import { acceptWebSocket } from "./websocket.ts";
+import { DELIVER } from "../topics/_hooks.ts";
+import type { Outgoing } from "../topics/_outgoing.ts";
 
 const encoder = new TextEncoder();
 
@@ -207,6 +209,26 @@ class HttpChannel extends ChannelBase {
     return true;
   }
 
+  /**
+   * topics/: a published message. Before the first send it is the whole
+   * response (long-poll: the channel completes and leaves its topics); on a
+   * chunked stream, one chunk built once for every subscriber (`sse`: the
+   * message as an SSE event).
+   */
+  [DELIVER](m: Outgoing, sse = false): boolean {
+    if (this.state !== Open) return false;
+    if (!this.#started || this.#framing !== Framing.Chunked) {
+      if (this.#started) return this.send(sse ? m.sseBytes() : m.value, false);
+      return this.send(
+        { headers: m.text ? POLL_TEXT : POLL_BYTES, body: m.value },
+        true,
+      );
+    }
+    if (this.queue.push(sse ? m.sseChunk() : m.chunk())) return true;
+    this.#end("server-close");
+    return false;
+  }
+
   // The first send: the response head, framed by what this send says (a
   // whole response, or the start of a stream of unknown length), and its
   // body.
@@ -293,6 +315,15 @@ class HttpChannel extends ChannelBase {
 }
 
 const EMPTY = new Uint8Array(0);
+// The head of a long-poll answered by a published message.
+const POLL_TEXT = {
+  "content-type": "text/plain; charset=utf-8",
+  "cache-control": "no-store",
+};
+const POLL_BYTES = {
+  "content-type": "application/octet-stream",
+  "cache-control": "no-store",
+};
 
 function toBytes(body: string | Uint8Array | null | undefined): Uint8Array {
   if (body === null || body === undefined) return EMPTY;

@@ -17,6 +17,13 @@ import type {
 import { checkOptions } from "../_options.ts";
 import { unrefInterval } from "../_timers.ts";
 import { asChannel } from "./channel.ts";
+import {
+  callWatchers,
+  DELIVER,
+  type Deliverable,
+  WATCH_CLOSE,
+} from "../topics/_hooks.ts";
+import type { Outgoing } from "../topics/_outgoing.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
 
 /**
@@ -408,6 +415,9 @@ class EventStream implements SseChannel {
   #timer = 0;
   // Something was written since the last keep-alive tick.
   #wrote = false;
+  // topics/: the hubs to tell once the stream closes.
+  #watchers: ((ch: Channel) => void)[] | null = null;
+  #closed = false;
 
   constructor(
     req: RingRequest,
@@ -482,7 +492,27 @@ class EventStream implements SseChannel {
   closed(status: CloseStatus): void {
     if (this.#timer !== 0) clearInterval(this.#timer);
     this.#timer = 0;
+    this.#closed = true;
+    callWatchers(this, this.#watchers);
+    this.#watchers = null;
     this.#h.onClose?.(this, status);
+  }
+
+  /** topics/: a published message as one event, built once for all. */
+  [DELIVER](m: Outgoing): boolean {
+    const ch = this.#ch as Deliverable | null;
+    if (this.#pending !== null || ch === null || ch[DELIVER] === undefined) {
+      return this.send(m.string());
+    }
+    if (!ch.isOpen) return false;
+    this.#wrote = true;
+    return ch[DELIVER](m, true);
+  }
+
+  /** topics/: calls `fn(this)` once when the stream closes. */
+  [WATCH_CLOSE](fn: (ch: Channel) => void): void {
+    if (this.#closed) fn(this);
+    else (this.#watchers ??= []).push(fn);
   }
 
   #write(text: string, closeAfterSend: boolean): boolean {

@@ -43,12 +43,18 @@ Deno.test("WriteQueue writes small and large items in order, merging the small o
     expected.push(...b);
   };
   add(new Uint8Array([1]));
-  // Written while the first write is under way: merged, then the large one.
+  // Queued in the same turn: the writes start in a microtask, so the small
+  // items go out merged, then the large one, then the last small one.
   add(new Uint8Array([2, 3]));
   add(new Uint8Array([4]));
   add(big);
   add(new Uint8Array([5]));
   assert.equal(q.bufferedAmount, 5 + big.length);
+  assert.equal(w.written.length, 0, "nothing is written synchronously");
+  await Promise.resolve();
+  // Queued while the first write is under way: merged into the next one.
+  add(new Uint8Array([6]));
+  add(new Uint8Array([7, 8]));
   for (let i = 0; i < 10 && q.bufferedAmount > 0; i++) {
     w.release();
     await tick();
@@ -56,7 +62,7 @@ Deno.test("WriteQueue writes small and large items in order, merging the small o
   await q.drained();
   assert.equal(q.bufferedAmount, 0);
   assert.deepEqual(joined(w.written), expected);
-  assert.deepEqual(w.written.map((b) => b.length), [1, 3, big.length, 1]);
+  assert.deepEqual(w.written.map((b) => b.length), [4, big.length, 1, 3]);
 });
 
 Deno.test("WriteQueue.pushCopy copies head and body, so callers may reuse them", async () => {
@@ -89,6 +95,7 @@ Deno.test("WriteQueue refuses past its limit unless forced, and reports a failed
   assert.equal(q.push(new Uint8Array(30)), false);
   assert.ok(q.push(new Uint8Array(30), true));
   assert.equal(q.bufferedAmount, 110);
+  await tick(); // q's first write starts (and never ends)
 
   fail = true;
   const q2 = new WriteQueue(

@@ -22,6 +22,8 @@ import {
 } from "./codec.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import { WsProtocolError } from "./errors.ts";
+import { DELIVER } from "../topics/_hooks.ts";
+import type { Outgoing } from "../topics/_outgoing.ts";
 
 const encoder = new TextEncoder();
 
@@ -209,14 +211,38 @@ export class WsChannel extends ChannelBase {
         }`,
       );
     }
-    if (!queued) {
-      // A peer that does not read must not grow our memory without bound.
-      this.#sendClose(1008, "Send queue overflow", true);
-      this.#finish(this.#localStatus(), 1008);
-      return false;
-    }
+    if (!queued) return this.#overflow();
     if (closeAfterSend) this.close();
     return true;
+  }
+
+  // A peer that does not read must not grow our memory without bound.
+  #overflow(): false {
+    this.#sendClose(1008, "Send queue overflow", true);
+    this.#finish(this.#localStatus(), 1008);
+    return false;
+  }
+
+  /**
+   * topics/: queues a published message's frame, built once for every
+   * subscriber (compressed once per set of deflate parameters without
+   * context takeover; per channel with it). A client masks each frame, so
+   * it sends as `send` does.
+   */
+  [DELIVER](m: Outgoing): boolean {
+    if (this.state !== Open) return false;
+    if (this.#role === "client") return this.send(m.value);
+    const d = this.#deflate;
+    let queued: boolean;
+    if (d === null || !d.shouldCompress(m.bytes().length)) {
+      queued = this.queue.push(m.frame());
+    } else {
+      const key = d.shareKey;
+      queued = key === null
+        ? this.#enc.frame(m.op, m.bytes(), this.#queueFrame)
+        : this.queue.push(m.deflatedFrame(key, d));
+    }
+    return queued || this.#overflow();
   }
 
   // Frames are copied into the queue, so a sender may reuse its buffer.

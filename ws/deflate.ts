@@ -128,6 +128,19 @@ export class PerMessageDeflate {
     return length >= this.#threshold;
   }
 
+  /**
+   * topics/: names what {@linkcode PerMessageDeflate.compress} does when
+   * each message stands alone (no context takeover on this side), so a
+   * message published to many channels is compressed once per key; `null`
+   * with context takeover, where each connection's stream differs.
+   */
+  get shareKey(): string | null {
+    if (!this.#ownNoContext) return null;
+    return `${this.#ownBits}/${this.#level}/${this.#memLevel}/${
+      this.#persistent ? "z" : "1"
+    }`;
+  }
+
   get #ownNoContext(): boolean {
     return this.role === "server"
       ? this.params.serverNoContextTakeover
