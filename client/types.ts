@@ -1,6 +1,7 @@
 // The plain-data shapes of the client: request options in, response map out.
 
 import type { OutHeaders } from "../http1/serialize.ts";
+import type { ClientError } from "./errors.ts";
 
 /**
  * A value in `queryParams` or `formParams`: scalars, arrays, nested maps.
@@ -147,31 +148,75 @@ export type RequestBody =
  *   XML, JavaScript, form data), a `Uint8Array` otherwise;
  * - `"text"`: always a string, decoded with the Content-Type charset (UTF-8
  *   by default);
+ * - `"json"`: the text (decoded as for `"text"`) parsed as JSON; a body that
+ *   is not JSON is an error value with code `bad-json`;
  * - `"bytes"`: always a `Uint8Array`;
  * - `"stream"`: a `ReadableStream<Uint8Array>` that delivers the body as it
  *   arrives (the response resolves as soon as the head is read);
  * - `"none"`: the body is read and dropped; `body` is `null`.
  *
- * @example The same body as text and as bytes
+ * A response without a body (to HEAD, 1xx, 204, 304) gets the empty value of
+ * the type `as` promises: `""`, an empty `Uint8Array` or an empty stream;
+ * `null` for `"auto"`, `"json"` and `"none"`. TypeScript follows `as`: see
+ * {@linkcode ResponseBodyOf}.
+ *
+ * @example The same body as text, bytes, JSON and nothing
  * ```ts
  * import { type As, get } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   () => new Response("hi"),
+ *   () => Response.json({ n: 1 }),
  * );
  * const url = `http://127.0.0.1:${server.addr.port}/`;
- * const kinds: As[] = ["text", "bytes", "none"];
+ * const kinds: As[] = ["text", "bytes", "json", "none"];
  * const bodies = await Promise.all(
  *   kinds.map(async (as) => (await get(url, { as, keepalive: -1 })).body),
  * );
- * console.assert(bodies[0] === "hi");
- * console.assert(bodies[1] instanceof Uint8Array && bodies[1].length === 2);
- * console.assert(bodies[2] === null);
+ * console.assert(bodies[0] === '{"n":1}');
+ * console.assert(bodies[1] instanceof Uint8Array && bodies[1].length === 7);
+ * console.assert((bodies[2] as { n: number }).n === 1);
+ * console.assert(bodies[3] === null);
  * await server.shutdown();
  * ```
  */
-export type As = "auto" | "text" | "bytes" | "stream" | "none";
+export type As = "auto" | "text" | "bytes" | "stream" | "none" | "json";
+
+/**
+ * The type of a response body for an `as` value: `string` for `"text"`,
+ * `Uint8Array` for `"bytes"`, `ReadableStream<Uint8Array>` for `"stream"`,
+ * `null` for `"none"`, `unknown` for `"json"` (check its shape, or cast), and
+ * `string | Uint8Array | null` for `"auto"` or no `as` (null when the
+ * response has no body). When `as` is only known as {@linkcode As} the body
+ * is `unknown`.
+ *
+ * @example The body typed by the literal `as`
+ * ```ts
+ * import { get, type ResponseBodyOf } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("typed"),
+ * );
+ * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   as: "text",
+ *   keepalive: -1,
+ * });
+ * if (!res.error) {
+ *   const text: ResponseBodyOf<"text"> = res.body; // a string, no cast
+ *   console.assert(text.toUpperCase() === "TYPED");
+ * }
+ * await server.shutdown();
+ * ```
+ */
+export type ResponseBodyOf<A extends As | undefined> = [As] extends [A]
+  ? unknown
+  : A extends "text" ? string
+  : A extends "bytes" ? Uint8Array
+  : A extends "stream" ? ReadableStream<Uint8Array>
+  : A extends "none" ? null
+  : A extends "json" ? unknown
+  : string | Uint8Array | null;
 
 /**
  * How arrays in `queryParams`/`formParams` are written.
@@ -327,7 +372,8 @@ export interface ResolvedOptions extends RequestOptions {
 }
 
 /**
- * What a successful response's body may be, depending on `as`.
+ * The bodies `as` can give other than `"json"` (whose value is whatever the
+ * JSON holds): a union to narrow a body of any of those kinds.
  *
  * @example Text from any body
  * ```ts
@@ -362,7 +408,9 @@ export type ResponseBodyValue =
   | null;
 
 /**
- * A response: status, lower-case headers (repeats joined) and body.
+ * A response: status, lower-case headers (repeats joined) and body. `B` is
+ * the body's type (see {@linkcode ResponseBodyOf}); without it, the body is
+ * `unknown` (any response fits), to narrow with `typeof`/`instanceof`.
  *
  * @example Narrowing to a successful response
  * ```ts
@@ -381,26 +429,32 @@ export type ResponseBodyValue =
  * await server.shutdown();
  * ```
  */
-export interface HttpResponse {
+export interface HttpResponse<B = unknown> {
   /** The request options, resolved. */
   opts: ResolvedOptions;
   /** The HTTP status. */
   status: number;
   /** Header fields by lower-case name; repeated fields are joined with `,`. */
   headers: Record<string, string>;
-  /** The body, shaped by `as`; `null` for HEAD, 204, 205, 304 and `as:
-   * "none"`. */
-  body: ResponseBodyValue;
+  /** The body, shaped by `as` (see {@linkcode As} for responses without
+   * one). */
+  body: B;
   /** Never set on a success. */
   error?: undefined;
 }
 
 /**
- * A failed request: no status, only the error.
+ * A failed request. `error` is always a {@linkcode ClientError}; its `code`
+ * says what failed. When the final response's head had arrived and its body
+ * failed (`bad-json`, `body-too-large`, `idle-timeout` or
+ * `connection-closed` while reading it, a broken gzip body...), `status` and
+ * `headers` are that response's; otherwise (no response, or a redirect that
+ * could not be followed) they are absent. `body` is never set: with
+ * `bad-json` the start of the text is in the error message.
  *
- * @example Connection refused, as a value
+ * @example Connection refused, and a body that is not JSON
  * ```ts
- * import { ClientError, type ErrorResponse, get } from "@httpkit/httpkit";
+ * import { type ErrorResponse, get } from "@httpkit/httpkit";
  *
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const port = listener.addr.port;
@@ -409,27 +463,44 @@ export interface HttpResponse {
  * if (res.error) {
  *   const failed: ErrorResponse = res;
  *   console.assert(failed.opts.url === `http://127.0.0.1:${port}/`);
- *   console.assert(
- *     failed.error instanceof ClientError && failed.error.code === "connection-refused",
- *   );
+ *   console.assert(failed.error.code === "connection-refused");
+ *   console.assert(failed.status === undefined); // no response at all
  * } else console.assert(false, "expected an error");
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response("<h1>Oops</h1>", { status: 502 }),
+ * );
+ * const api = await get(`http://127.0.0.1:${server.addr.port}/`, {
+ *   as: "json",
+ *   keepalive: -1,
+ * });
+ * if (api.error) {
+ *   // The response came, its body is not JSON: status and headers come along.
+ *   console.assert(api.error.code === "bad-json" && api.status === 502);
+ * }
+ * await server.shutdown();
  * ```
  */
 export interface ErrorResponse {
   /** The request options, resolved as far as they got. */
   opts: ResolvedOptions;
   /** What went wrong. */
-  error: Error;
-  /** Never set on a failure. */
-  status?: undefined;
-  /** Never set on a failure. */
-  headers?: undefined;
+  error: ClientError;
+  /** The final response's status, when its body is what failed. */
+  status?: number;
+  /** The final response's headers, when its body is what failed. */
+  headers?: Record<string, string>;
   /** Never set on a failure. */
   body?: undefined;
 }
 
 /**
  * What `request` resolves to: a response or an error, never a rejection.
+ * Test `error` to tell them apart. `B` is the body's type, which the
+ * request functions work out from `as`; plain `ClientResponse` (body
+ * `unknown`) is any response, as a parameter type for code that takes
+ * responses of every kind.
  *
  * @example Handling both outcomes
  * ```ts
@@ -449,7 +520,9 @@ export interface ErrorResponse {
  * await server.shutdown();
  * ```
  */
-export type ClientResponse = HttpResponse | ErrorResponse;
+export type ClientResponse<B = unknown> =
+  | HttpResponse<B>
+  | ErrorResponse;
 
 /**
  * Options of a client and its connection pool.
