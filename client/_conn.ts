@@ -10,7 +10,8 @@ import type { ResponseHead } from "../http1/head.ts";
 import { HeadMemo } from "../http1/memo.ts";
 import { ClientError, netError } from "./errors.ts";
 
-/** Read buffer of a connection at rest; it grows for large heads/bodies. */
+/** Read buffer of an HTTP connection at rest; it grows for large heads and
+ * bodies, and the pool shrinks it back. */
 const INITIAL = 16384;
 /** Free bytes a read asks for: fewer would make reads of a few bytes. */
 export const MIN_READ = 2048;
@@ -86,9 +87,10 @@ export class Connection extends ByteConn {
    * @param conn The socket.
    * @param key The pool key ("" for a connection that is never pooled).
    * @param where `host:port` (or the socket path) for error messages.
+   * @param small The buffer size at rest; a WebSocket passes a small one.
    */
-  constructor(conn: Deno.Conn, key: string, where: string) {
-    super(conn, INITIAL);
+  constructor(conn: Deno.Conn, key: string, where: string, small = INITIAL) {
+    super(conn, small);
     this.key = key;
     this.where = where;
     this.#onAbort = () => this.fail(aborted(this.#signal!));

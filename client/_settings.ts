@@ -16,7 +16,8 @@ import {
   withQuery,
 } from "./_target.ts";
 import { asClientError, ClientError } from "./errors.ts";
-import type { As, RequestOptions } from "./types.ts";
+import type { As } from "./response.ts";
+import type { RequestOptions } from "./types.ts";
 
 /**
  * Every option `request()` reads, `client` (the module functions' option)

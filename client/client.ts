@@ -32,13 +32,15 @@ import { poolKey, type Target, Targets } from "./_target.ts";
 import { asClientError, ClientError } from "./errors.ts";
 import type {
   As,
-  ClientOptions,
   ClientResponse,
   ErrorResponse,
   HttpResponse,
+  ResponseBodyOf,
+} from "./response.ts";
+import type {
+  ClientOptions,
   RequestOptions,
   ResolvedOptions,
-  ResponseBodyOf,
 } from "./types.ts";
 
 /** Largest redirect body read to keep its connection; larger ones close it. */

@@ -28,19 +28,23 @@ import type {
   As,
   ClientResponse,
   ErrorResponse,
-  RequestOptions,
   ResponseBodyOf,
-} from "./types.ts";
+} from "./response.ts";
+import type { RequestOptions } from "./types.ts";
 
 export { HttpClient } from "./client.ts";
 export { ClientError, type ClientErrorCode } from "./errors.ts";
 export type { HeaderValue, OutHeaders } from "../http1/serialize.ts";
 export type {
   As,
-  ClientOptions,
   ClientResponse,
   ErrorResponse,
   HttpResponse,
+  ResponseBodyOf,
+  ResponseBodyValue,
+} from "./response.ts";
+export type {
+  ClientOptions,
   MultiParamStyle,
   MultipartPart,
   Params,
@@ -48,8 +52,6 @@ export type {
   RequestBody,
   RequestOptions,
   ResolvedOptions,
-  ResponseBodyOf,
-  ResponseBodyValue,
 } from "./types.ts";
 
 /**

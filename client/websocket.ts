@@ -27,6 +27,10 @@ import {
 import { ClientError } from "./errors.ts";
 
 const LIMITS = { maxLine: 8192, maxHeaderBytes: 64 * 1024 };
+// The channel's read buffer at rest, as the server's WebSockets have it:
+// ByteConn.readChunk() drops a buffer over 4 KiB after each small read, so
+// a larger one (the HTTP client's 16 KiB) would be reallocated per message.
+const WS_BUFFER = 1024;
 
 /**
  * Options of {@linkcode websocket}.
@@ -257,7 +261,7 @@ async function handshake(
   a: Attempt,
 ): Promise<{ c: Connection; head: ResponseHead }> {
   const sock = await dial(t, dialing, LIMITS, a, true);
-  const c = new Connection(sock, "", `${t.hostname}:${t.port}`);
+  const c = new Connection(sock, "", `${t.hostname}:${t.port}`, WS_BUFFER);
   const head = await exchange(c, out, LIMITS, true);
   if (head.status !== 101) {
     throw new ClientError(

@@ -148,7 +148,7 @@ Deno.test("websocket() connects over a Unix socket", async () => {
   }
 });
 
-Deno.test("websocket() rejects connection-refused, dns and tls", async () => {
+Deno.test("websocket() rejects connection-refused, dns, proxy and tls", async () => {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   l.close();
@@ -158,6 +158,11 @@ Deno.test("websocket() rejects connection-refused, dns and tls", async () => {
   );
   assert.match(refused.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
   await rejects(websocket("ws://nosuch.invalid/"), "dns");
+  const noProxy = await rejects(
+    websocket(`${WS}/echo`, {}, { proxyUrl: `http://127.0.0.1:${port}` }),
+    "proxy",
+  );
+  assert.match(noProxy.message, /cannot reach proxy/);
   // A plain WebSocket server does not speak TLS.
   await rejects(websocket(`wss://127.0.0.1:${wsPeer.ports[0]}/echo`), "tls");
 });
