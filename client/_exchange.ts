@@ -215,8 +215,11 @@ export async function exchange(
   else if (b.kind === "stream") {
     await sendStream(c, b.chunks, out.framing === Framing.Chunked);
   }
+  // Only a connection that may carry another response keeps its heads: the
+  // first copy costs a buffer, wasted on a one-shot connection.
+  const keep = !out.close && !upgrade && c.key !== "";
   for (;;) {
-    const head = takeHead(c, limits);
+    const head = takeHead(c, limits, keep);
     if (head === null) {
       const dst = c.room(MIN_READ);
       c.begin();
@@ -263,8 +266,16 @@ async function sendStream(
   if (chunked) await c.write(latin1Bytes(LAST_CHUNK));
 }
 
-/** A complete head at the buffer's start, parsed; null when incomplete. */
-function takeHead(c: Connection, limits: HeadLimits): ResponseHead | null {
+/**
+ * A complete head at the buffer's start, parsed; null when incomplete.
+ *
+ * @param keep Remember a parsed head (unless it closes the connection).
+ */
+function takeHead(
+  c: Connection,
+  limits: HeadLimits,
+  keep: boolean,
+): ResponseHead | null {
   const repeat = c.repeatedHead();
   if (repeat !== null) {
     c.resetScan();
@@ -289,7 +300,7 @@ function takeHead(c: Connection, limits: HeadLimits): ResponseHead | null {
     }
     throw e;
   }
-  c.rememberHead(he, head);
+  if (keep && head.keepAlive) c.rememberHead(he, head);
   return head;
 }
 
