@@ -1,17 +1,13 @@
 // Reading a response body off a connection: whole (buffered) or as a
-// stream, with Content-Length, chunked or read-to-EOF framing, then
-// gzip/deflate decoding.
+// stream, framed as http1/framing.ts decided (Content-Length, chunked or
+// read to the end of the connection), then gzip/deflate decoding.
 
+import { concat } from "../_bytes.ts";
 import { ChunkedDecoder } from "../http1/chunked.ts";
 import { ProtocolError } from "../http1/errors.ts";
-import type { Connection } from "./_conn.ts";
-import { concat } from "../_bytes.ts";
+import { Framing } from "../http1/framing.ts";
+import { type Connection, MIN_READ } from "./_conn.ts";
 import { ClientError } from "./errors.ts";
-
-/** How the body is delimited on the wire. */
-export const Framing = { None: 0, Length: 1, Chunked: 2, Eof: 3 } as const;
-/** One of the {@linkcode Framing} values. */
-export type Framing = typeof Framing[keyof typeof Framing];
 
 /** Thrown when the body exceeds `maxBody`. */
 export function tooLarge(maxBody: number): ClientError {
@@ -55,17 +51,18 @@ export async function readWhole(
     const out = new Uint8Array(length);
     out.set(c.buf.subarray(c.start, c.end));
     c.start = c.end = 0;
+    // The rest is read straight into the body, not through the buffer.
     let got = have;
     while (got < length) {
-      const n = await c.readInto(out.subarray(got));
-      if (n === 0) throw closedEarly(c);
+      const n = await c.read(out.subarray(got));
+      if (n === null || n === 0) throw closedEarly(c);
       got += n;
     }
     return out;
   }
   const pieces: Uint8Array[] = [];
   let total = 0;
-  if (framing === Framing.Eof) {
+  if (framing === Framing.Close) {
     for (;;) {
       if (c.end > c.start) {
         total += c.end - c.start;
@@ -73,7 +70,7 @@ export async function readWhole(
         pieces.push(c.buf.slice(c.start, c.end));
         c.start = c.end;
       }
-      if (await c.fill() === 0) return concat(pieces);
+      if (await c.fill(MIN_READ) === null) return concat(pieces);
     }
   }
   const dec = new ChunkedDecoder();
@@ -91,7 +88,7 @@ export async function readWhole(
     if (dec.done) {
       return pieces.length === 0 ? new Uint8Array(0) : concat(pieces);
     }
-    if (await c.fill() === 0) throw closedEarly(c);
+    if (await c.fill(MIN_READ) === null) throw closedEarly(c);
   }
 }
 
@@ -106,7 +103,7 @@ export async function drain(
   length: number,
   cap: number,
 ): Promise<boolean> {
-  if (framing === Framing.Eof) return false;
+  if (framing === Framing.Close) return false;
   if (framing === Framing.Length && length > cap) return false;
   try {
     await readWhole(c, framing, length, cap);
@@ -129,82 +126,126 @@ export function bodyStream(
   limit: number,
   done: (reusable: boolean) => void,
 ): ReadableStream<Uint8Array> {
-  let remaining = length;
-  let total = 0;
-  let finished = false;
-  const dec = framing === Framing.Chunked ? new ChunkedDecoder() : null;
-  const finish = (ok: boolean): void => {
-    if (finished) return;
-    finished = true;
-    done(ok);
-  };
+  const r = new StreamedBody(c, framing, length, limit, done);
   return new ReadableStream<Uint8Array>({
-    async pull(ctrl): Promise<void> {
-      try {
-        for (;;) {
-          if (framing === Framing.Length) {
-            if (remaining === 0) {
-              finish(true);
-              ctrl.close();
-              return;
-            }
-            if (c.start === c.end && await c.fill() === 0) throw closedEarly(c);
-            const take = Math.min(remaining, c.end - c.start);
-            remaining -= take;
-            total += take;
-            if (limit >= 0 && total > limit) throw tooLarge(limit);
-            ctrl.enqueue(c.buf.slice(c.start, c.start + take));
-            c.start += take;
-            if (remaining === 0) {
-              finish(true);
-              ctrl.close();
-            }
-            return;
-          }
-          if (framing === Framing.Eof) {
-            if (c.start === c.end && await c.fill() === 0) {
-              finish(false);
-              ctrl.close();
-              return;
-            }
-            total += c.end - c.start;
-            if (limit >= 0 && total > limit) throw tooLarge(limit);
-            ctrl.enqueue(c.buf.slice(c.start, c.end));
-            c.start = c.end;
-            return;
-          }
-          let produced = 0;
-          if (c.start < c.end) {
-            try {
-              c.start = dec!.decode(c.buf, c.start, c.end, (data) => {
-                total += data.length;
-                if (limit >= 0 && total > limit) throw tooLarge(limit);
-                produced++;
-                ctrl.enqueue(data.slice());
-              });
-            } catch (e) {
-              throw protocol(e);
-            }
-          }
-          if (dec!.done) {
-            finish(true);
-            ctrl.close();
-            return;
-          }
-          if (produced > 0) return;
-          if (await c.fill() === 0) throw closedEarly(c);
-        }
-      } catch (e) {
-        c.close();
-        finish(false);
-        ctrl.error(e);
-      }
-    },
-    cancel(): void {
-      c.close();
-      finish(false);
-    },
+    pull: (ctrl) => r.pull(ctrl),
+    cancel: () => r.cancel(),
   }, { highWaterMark: 0 });
+}
+
+type Ctrl = ReadableStreamDefaultController<Uint8Array>;
+
+/** The reading behind {@linkcode bodyStream}: one pull, one piece. */
+class StreamedBody {
+  readonly #c: Connection;
+  readonly #framing: Framing;
+  readonly #limit: number;
+  readonly #done: (reusable: boolean) => void;
+  readonly #dec: ChunkedDecoder | null;
+  #remaining: number;
+  #total = 0;
+  #finished = false;
+
+  constructor(
+    c: Connection,
+    framing: Framing,
+    length: number,
+    limit: number,
+    done: (reusable: boolean) => void,
+  ) {
+    this.#c = c;
+    this.#framing = framing;
+    this.#remaining = length;
+    this.#limit = limit;
+    this.#done = done;
+    this.#dec = framing === Framing.Chunked ? new ChunkedDecoder() : null;
+  }
+
+  async pull(ctrl: Ctrl): Promise<void> {
+    try {
+      if (this.#framing === Framing.Length) await this.#length(ctrl);
+      else if (this.#framing === Framing.Close) await this.#toClose(ctrl);
+      else await this.#chunked(ctrl);
+    } catch (e) {
+      this.#c.close();
+      this.#finish(false);
+      ctrl.error(e);
+    }
+  }
+
+  cancel(): void {
+    this.#c.close();
+    this.#finish(false);
+  }
+
+  #finish(ok: boolean): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#done(ok);
+  }
+
+  #count(n: number): void {
+    this.#total += n;
+    if (this.#limit >= 0 && this.#total > this.#limit) {
+      throw tooLarge(this.#limit);
+    }
+  }
+
+  async #length(ctrl: Ctrl): Promise<void> {
+    const c = this.#c;
+    if (this.#remaining > 0) {
+      if (c.start === c.end && await c.fill(MIN_READ) === null) {
+        throw closedEarly(c);
+      }
+      const take = Math.min(this.#remaining, c.end - c.start);
+      this.#remaining -= take;
+      this.#count(take);
+      ctrl.enqueue(c.buf.slice(c.start, c.start + take));
+      c.start += take;
+    }
+    if (this.#remaining === 0) {
+      this.#finish(true);
+      ctrl.close();
+    }
+  }
+
+  async #toClose(ctrl: Ctrl): Promise<void> {
+    const c = this.#c;
+    if (c.start === c.end && await c.fill(MIN_READ) === null) {
+      this.#finish(false);
+      ctrl.close();
+      return;
+    }
+    this.#count(c.end - c.start);
+    ctrl.enqueue(c.buf.slice(c.start, c.end));
+    c.start = c.end;
+  }
+
+  async #chunked(ctrl: Ctrl): Promise<void> {
+    const c = this.#c;
+    const dec = this.#dec!;
+    for (;;) {
+      let produced = 0;
+      if (c.start < c.end) {
+        try {
+          c.start = dec.decode(c.buf, c.start, c.end, (data) => {
+            this.#count(data.length);
+            produced++;
+            ctrl.enqueue(data.slice());
+          });
+        } catch (e) {
+          throw protocol(e);
+        }
+      }
+      if (dec.done) {
+        this.#finish(true);
+        ctrl.close();
+        return;
+      }
+      if (produced > 0) return;
+      if (await c.fill(MIN_READ) === null) throw closedEarly(c);
+    }
+  }
 }
 
 /** The DecompressionStream format for a Content-Encoding, or null. */

@@ -97,6 +97,13 @@ export async function prepareBody(
   }
   if (multipart) return await multipartBody(multipart);
   if (body === null || body === undefined) return NONE;
+  return await bodyValue(body);
+}
+
+/** A `body` option, ready to send. */
+async function bodyValue(
+  body: NonNullable<RequestBody>,
+): Promise<PreparedBody> {
   if (typeof body === "string") {
     return { kind: "bytes", bytes: encoder.encode(body) };
   }

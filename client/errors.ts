@@ -1,7 +1,28 @@
-// The error a failed request carries in `{ opts, error }`.
+// The one error type of the client: what a failed request carries in
+// `{ opts, error }`, and what a failed websocket() rejects with.
 
 /**
- * Machine-readable kinds of client failure.
+ * Machine-readable kinds of client failure:
+ * - `bad-url`: the URL (or a redirect's Location, or `proxyUrl`) is invalid or
+ *   has an unsupported scheme;
+ * - `bad-option`: an option value the request cannot be sent with (a header
+ *   with CR/LF, a bad method, timeout or `as`);
+ * - `unsupported-body`: a request body of a type the client cannot send;
+ * - `request-body`: the request body's source (stream, iterable, file) failed
+ *   while it was read;
+ * - `connection-refused`, `dns`, `tls`, `connect-timeout`, `idle-timeout`,
+ *   `connection-closed`, `network`, `proxy`: getting or keeping a connection;
+ * - `protocol`: the peer broke HTTP (or the WebSocket handshake rules);
+ * - `handshake`: the server refused a WebSocket upgrade (its status is in the
+ *   message);
+ * - `body-too-large`: the body passed `maxBody`;
+ * - `bad-json`: `as: "json"` and the body is not JSON;
+ * - `too-many-redirects`, `redirect`: following redirects failed;
+ * - `aborted`: the `signal` fired;
+ * - `callback`: the callback given to `request` (or a verb) threw; the
+ *   thrown value is the `cause`;
+ * - `internal`: an unexpected failure inside the client (a bug: please
+ *   report it); the thrown value is the `cause`.
  *
  * @example Deciding whether to retry
  * ```ts
@@ -20,6 +41,7 @@ export type ClientErrorCode =
   | "bad-url"
   | "bad-option"
   | "unsupported-body"
+  | "request-body"
   | "connection-refused"
   | "dns"
   | "tls"
@@ -32,7 +54,11 @@ export type ClientErrorCode =
   | "redirect"
   | "proxy"
   | "aborted"
-  | "network";
+  | "network"
+  | "handshake"
+  | "bad-json"
+  | "callback"
+  | "internal";
 
 /**
  * Why a request failed. `code` names the kind; `cause` holds the underlying
@@ -40,7 +66,7 @@ export type ClientErrorCode =
  *
  * @example Telling a timeout apart
  * ```ts
- * import { ClientError } from "./mod.ts";
+ * import { ClientError } from "@httpkit/httpkit";
  *
  * const err = new ClientError("idle-timeout", "idle timeout: 500 ms");
  * if (err instanceof ClientError && err.code === "idle-timeout") {
@@ -64,6 +90,20 @@ export class ClientError extends Error {
     this.name = "ClientError";
     this.code = code;
   }
+}
+
+/**
+ * Any thrown value as a ClientError: a ClientError as it is, anything else
+ * as `code` with the value as its `cause`.
+ */
+export function asClientError(
+  e: unknown,
+  code: ClientErrorCode,
+  what: string,
+): ClientError {
+  if (e instanceof ClientError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new ClientError(code, msg === "" ? what : `${what}: ${msg}`, e);
 }
 
 /** Turns an error from Deno's socket APIs into a ClientError. */

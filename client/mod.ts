@@ -5,7 +5,7 @@
  * never rejects: failures come back as `{ opts, error }`.
  *
  * ```ts
- * import { get } from "./mod.ts";
+ * import { get } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -23,17 +23,28 @@
  */
 
 import { HttpClient } from "./client.ts";
-import type { ClientResponse, ErrorResponse, RequestOptions } from "./types.ts";
+import { ClientError } from "./errors.ts";
+import type {
+  As,
+  ClientResponse,
+  ErrorResponse,
+  ResponseBodyOf,
+} from "./response.ts";
+import type { RequestOptions } from "./types.ts";
 
 export { HttpClient } from "./client.ts";
 export { ClientError, type ClientErrorCode } from "./errors.ts";
 export type { HeaderValue, OutHeaders } from "../http1/serialize.ts";
 export type {
   As,
-  ClientOptions,
   ClientResponse,
   ErrorResponse,
   HttpResponse,
+  ResponseBodyOf,
+  ResponseBodyValue,
+} from "./response.ts";
+export type {
+  ClientOptions,
   MultiParamStyle,
   MultipartPart,
   Params,
@@ -41,7 +52,6 @@ export type {
   RequestBody,
   RequestOptions,
   ResolvedOptions,
-  ResponseBodyValue,
 } from "./types.ts";
 
 /**
@@ -50,7 +60,7 @@ export type {
  *
  * @example Dropping idle connections
  * ```ts
- * import { defaultClient } from "./mod.ts";
+ * import { defaultClient } from "@httpkit/httpkit";
  *
  * defaultClient.close();
  * ```
@@ -86,7 +96,9 @@ export interface RequestOptionsWithClient extends RequestOptions {
 }
 
 /**
- * A response callback; its return value becomes the promise's value.
+ * A response callback; its return value becomes the promise's value. `B` is
+ * the body's type, which follows the request's `as` (a `Callback<T>` takes
+ * any response).
  *
  * @example Turning a response into a value
  * ```ts
@@ -107,7 +119,35 @@ export interface RequestOptionsWithClient extends RequestOptions {
  * await server.shutdown();
  * ```
  */
-export type Callback<T> = (res: ClientResponse) => T | Promise<T>;
+export type Callback<T, B = unknown> = (
+  res: ClientResponse<B>,
+) => T | Promise<T>;
+
+/**
+ * Request options whose `as` is the literal `A`: what lets the response's
+ * body type follow `as` (see {@linkcode ResponseBodyOf}).
+ *
+ * @example Options kept in a variable, with their `as`
+ * ```ts
+ * import { request, type RequestOptionsAs } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => new Response(new Uint8Array([7])),
+ * );
+ * const opts: RequestOptionsAs<"bytes"> = {
+ *   url: `http://127.0.0.1:${server.addr.port}/`,
+ *   as: "bytes",
+ *   keepalive: -1,
+ * };
+ * const res = await request(opts);
+ * if (!res.error) console.assert(res.body[0] === 7); // res.body: Uint8Array
+ * await server.shutdown();
+ * ```
+ */
+export type RequestOptionsAs<A extends As | undefined> =
+  & RequestOptionsWithClient
+  & { as?: A };
 
 /**
  * Sends a request. The promise never rejects: errors (connection refused,
@@ -121,7 +161,7 @@ export type Callback<T> = (res: ClientResponse) => T | Promise<T>;
  *
  * @example A POST with form parameters
  * ```ts
- * import { request } from "./mod.ts";
+ * import { request } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -137,25 +177,26 @@ export type Callback<T> = (res: ClientResponse) => T | Promise<T>;
  * await server.shutdown();
  * ```
  */
-export function request(
-  options: RequestOptionsWithClient,
-): Promise<ClientResponse>;
+export function request<A extends As | undefined = undefined>(
+  options: RequestOptionsAs<A>,
+): Promise<ClientResponse<ResponseBodyOf<A>>>;
 /**
  * Sends a request and hands the response to `callback`; resolves to the
- * callback's value, or to `{ opts, error }` when the callback throws.
+ * callback's value, or to `{ opts, error }` (code `callback`) when the
+ * callback throws.
  *
  * @param options The request options; `url` is required.
  * @param callback Handler of the response.
  * @returns The callback's value, or the error map.
  */
-export function request<T>(
-  options: RequestOptionsWithClient,
-  callback: Callback<T>,
+export function request<T, A extends As | undefined = undefined>(
+  options: RequestOptionsAs<A>,
+  callback: Callback<T, ResponseBodyOf<A>>,
 ): Promise<T | ErrorResponse>;
 export function request<T>(
   options: RequestOptionsWithClient,
-  callback?: Callback<T>,
-): Promise<T | ClientResponse> {
+  callback?: Callback<T, unknown>,
+): Promise<T | ClientResponse<unknown>> {
   let client: HttpClient;
   try {
     client = options.client ?? defaultClient;
@@ -170,38 +211,29 @@ export function request<T>(
 async function withCallback<T>(
   client: HttpClient,
   options: RequestOptionsWithClient,
-  callback: Callback<T>,
-): Promise<T | ClientResponse> {
+  callback: Callback<T, unknown>,
+): Promise<T | ErrorResponse> {
   const res = await client.request(options);
   try {
     return await callback(res);
   } catch (e) {
-    return {
-      opts: res.opts,
-      error: e instanceof Error ? e : new Error(String(e)),
-    };
+    // The thrown value stays reachable as the cause, its message as ours.
+    const message = e instanceof Error ? e.message : String(e);
+    return { opts: res.opts, error: new ClientError("callback", message, e) };
   }
 }
 
-function verb(method: string) {
-  function call(
+function verb(method: string): VerbFunction {
+  const call = <T>(
     url: string | URL,
     options?: RequestOptionsWithClient,
-  ): Promise<ClientResponse>;
-  function call<T>(
-    url: string | URL,
-    options: RequestOptionsWithClient | undefined,
-    callback: Callback<T>,
-  ): Promise<T | ErrorResponse>;
-  function call<T>(
-    url: string | URL,
-    options?: RequestOptionsWithClient,
-    callback?: Callback<T>,
-  ): Promise<T | ClientResponse> {
+    callback?: Callback<T, unknown>,
+  ): Promise<T | ClientResponse<unknown>> => {
     const o = { ...options, url, method };
     return callback === undefined ? request(o) : request(o, callback);
-  }
-  return call;
+  };
+  // The overloads only add the body's type, which `request` works out.
+  return call as VerbFunction;
 }
 
 /**
@@ -226,14 +258,15 @@ function verb(method: string) {
  */
 export interface VerbFunction {
   /** Sends the request; see {@linkcode request}. */
-  (url: string | URL, options?: RequestOptionsWithClient): Promise<
-    ClientResponse
-  >;
-  /** Sends the request and hands the response to `callback`. */
-  <T>(
+  <A extends As | undefined = undefined>(
     url: string | URL,
-    options: RequestOptionsWithClient | undefined,
-    callback: Callback<T>,
+    options?: RequestOptionsAs<A>,
+  ): Promise<ClientResponse<ResponseBodyOf<A>>>;
+  /** Sends the request and hands the response to `callback`. */
+  <T, A extends As | undefined = undefined>(
+    url: string | URL,
+    options: RequestOptionsAs<A> | undefined,
+    callback: Callback<T, ResponseBodyOf<A>>,
   ): Promise<T | ErrorResponse>;
 }
 
@@ -242,7 +275,7 @@ export interface VerbFunction {
  *
  * @example Getting bytes with a callback
  * ```ts
- * import { get } from "./mod.ts";
+ * import { get } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -264,7 +297,7 @@ export const get: VerbFunction = verb("GET");
  *
  * @example Posting JSON
  * ```ts
- * import { post } from "./mod.ts";
+ * import { post } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -286,7 +319,7 @@ export const post: VerbFunction = verb("POST");
  *
  * @example Uploading a stream (sent chunked)
  * ```ts
- * import { put } from "./mod.ts";
+ * import { put } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -307,7 +340,7 @@ export const put: VerbFunction = verb("PUT");
  *
  * @example
  * ```ts
- * import { patch } from "./mod.ts";
+ * import { patch } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -328,7 +361,7 @@ export const patch: VerbFunction = verb("PATCH");
  *
  * @example
  * ```ts
- * import { del } from "./mod.ts";
+ * import { del } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -348,7 +381,7 @@ export const del: VerbFunction = verb("DELETE");
  *
  * @example
  * ```ts
- * import { head } from "./mod.ts";
+ * import { head } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },
@@ -368,7 +401,7 @@ export const head: VerbFunction = verb("HEAD");
  *
  * @example
  * ```ts
- * import { options } from "./mod.ts";
+ * import { options } from "@httpkit/httpkit";
  *
  * const server = Deno.serve(
  *   { hostname: "127.0.0.1", port: 0, onListen() {} },

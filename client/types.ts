@@ -1,6 +1,8 @@
-// The plain-data shapes of the client: request options in, response map out.
+// The plain-data shapes of the client's requests: request options and their
+// parts, and the options of a client (responses are in response.ts).
 
 import type { OutHeaders } from "../http1/serialize.ts";
+import type { As } from "./response.ts";
 
 /**
  * A value in `queryParams` or `formParams`: scalars, arrays, nested maps.
@@ -140,38 +142,6 @@ export type RequestBody =
   | Deno.FsFile
   | null
   | undefined;
-
-/**
- * How the response body is handed over:
- * - `"auto"` (default): a string for textual media types (`text/*`, JSON,
- *   XML, JavaScript, form data), a `Uint8Array` otherwise;
- * - `"text"`: always a string, decoded with the Content-Type charset (UTF-8
- *   by default);
- * - `"bytes"`: always a `Uint8Array`;
- * - `"stream"`: a `ReadableStream<Uint8Array>` that delivers the body as it
- *   arrives (the response resolves as soon as the head is read);
- * - `"none"`: the body is read and dropped; `body` is `null`.
- *
- * @example The same body as text and as bytes
- * ```ts
- * import { type As, get } from "@httpkit/httpkit";
- *
- * const server = Deno.serve(
- *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   () => new Response("hi"),
- * );
- * const url = `http://127.0.0.1:${server.addr.port}/`;
- * const kinds: As[] = ["text", "bytes", "none"];
- * const bodies = await Promise.all(
- *   kinds.map(async (as) => (await get(url, { as, keepalive: -1 })).body),
- * );
- * console.assert(bodies[0] === "hi");
- * console.assert(bodies[1] instanceof Uint8Array && bodies[1].length === 2);
- * console.assert(bodies[2] === null);
- * await server.shutdown();
- * ```
- */
-export type As = "auto" | "text" | "bytes" | "stream" | "none";
 
 /**
  * How arrays in `queryParams`/`formParams` are written.
@@ -325,131 +295,6 @@ export interface ResolvedOptions extends RequestOptions {
   /** Every URL requested, in order, when redirects were followed. */
   traceRedirects?: string[];
 }
-
-/**
- * What a successful response's body may be, depending on `as`.
- *
- * @example Text from any body
- * ```ts
- * import { get, type ResponseBodyValue } from "@httpkit/httpkit";
- *
- * async function textOf(body: ResponseBodyValue): Promise<string> {
- *   if (body === null) return "";
- *   if (typeof body === "string") return body;
- *   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
- *   const decoder = new TextDecoder();
- *   let text = "";
- *   for await (const chunk of body) text += decoder.decode(chunk, { stream: true });
- *   return text + decoder.decode();
- * }
- * const server = Deno.serve(
- *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   () => new Response(ReadableStream.from(["stre", "amed"]).pipeThrough(new TextEncoderStream())),
- * );
- * const res = await get(`http://127.0.0.1:${server.addr.port}/`, {
- *   as: "stream",
- *   keepalive: -1,
- * });
- * if (res.error) throw res.error;
- * console.assert((await textOf(res.body)) === "streamed");
- * await server.shutdown();
- * ```
- */
-export type ResponseBodyValue =
-  | string
-  | Uint8Array
-  | ReadableStream<Uint8Array>
-  | null;
-
-/**
- * A response: status, lower-case headers (repeats joined) and body.
- *
- * @example Narrowing to a successful response
- * ```ts
- * import { get, type HttpResponse } from "@httpkit/httpkit";
- *
- * function summary(res: HttpResponse): string {
- *   return `${res.status} ${res.headers["content-type"]} ${res.body}`;
- * }
- * const server = Deno.serve(
- *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   () => new Response("ok", { headers: { "content-type": "text/plain" } }),
- * );
- * const res = await get(`http://127.0.0.1:${server.addr.port}/`, { keepalive: -1 });
- * if (res.error) throw res.error;
- * console.assert(summary(res) === "200 text/plain ok");
- * await server.shutdown();
- * ```
- */
-export interface HttpResponse {
-  /** The request options, resolved. */
-  opts: ResolvedOptions;
-  /** The HTTP status. */
-  status: number;
-  /** Header fields by lower-case name; repeated fields are joined with `,`. */
-  headers: Record<string, string>;
-  /** The body, shaped by `as`; `null` for HEAD, 204, 205, 304 and `as:
-   * "none"`. */
-  body: ResponseBodyValue;
-  /** Never set on a success. */
-  error?: undefined;
-}
-
-/**
- * A failed request: no status, only the error.
- *
- * @example Connection refused, as a value
- * ```ts
- * import { ClientError, type ErrorResponse, get } from "@httpkit/httpkit";
- *
- * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
- * const port = listener.addr.port;
- * listener.close(); // nothing listens there any more
- * const res = await get(`http://127.0.0.1:${port}/`);
- * if (res.error) {
- *   const failed: ErrorResponse = res;
- *   console.assert(failed.opts.url === `http://127.0.0.1:${port}/`);
- *   console.assert(
- *     failed.error instanceof ClientError && failed.error.code === "connection-refused",
- *   );
- * } else console.assert(false, "expected an error");
- * ```
- */
-export interface ErrorResponse {
-  /** The request options, resolved as far as they got. */
-  opts: ResolvedOptions;
-  /** What went wrong. */
-  error: Error;
-  /** Never set on a failure. */
-  status?: undefined;
-  /** Never set on a failure. */
-  headers?: undefined;
-  /** Never set on a failure. */
-  body?: undefined;
-}
-
-/**
- * What `request` resolves to: a response or an error, never a rejection.
- *
- * @example Handling both outcomes
- * ```ts
- * import { type ClientResponse, get } from "@httpkit/httpkit";
- *
- * function describe(res: ClientResponse): string {
- *   return res.error ? `failed: ${res.error.message}` : `status ${res.status}`;
- * }
- * const server = Deno.serve(
- *   { hostname: "127.0.0.1", port: 0, onListen() {} },
- *   () => new Response("ok"),
- * );
- * const ok = await get(`http://127.0.0.1:${server.addr.port}/`, { keepalive: -1 });
- * console.assert(describe(ok) === "status 200");
- * const bad = await get("not a url");
- * console.assert(describe(bad).startsWith("failed:"));
- * await server.shutdown();
- * ```
- */
-export type ClientResponse = HttpResponse | ErrorResponse;
 
 /**
  * Options of a client and its connection pool.

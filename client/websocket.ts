@@ -1,19 +1,36 @@
-// The WebSocket client: an HTTP/1.1 upgrade over TCP or TLS, then the same
-// WsChannel the server uses, in the client role (masked frames).
+// The WebSocket client: an HTTP/1.1 upgrade over a connection dialled like
+// the HTTP client's (TCP, TLS with SNI, a proxy's CONNECT tunnel or a Unix
+// socket), written and read by the same exchange, then the WsChannel the
+// server uses, in the client role (masked frames). Failures reject with a
+// ClientError, like the HTTP client's error values; bad arguments throw.
 
 import type { Channel, ChannelHandlers } from "../channel.ts";
-import { ByteConn } from "../_byteconn.ts";
-import { parseResponseHead } from "../http1/head.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
+import { Framing } from "../http1/framing.ts";
+import type { ResponseHead } from "../http1/head.ts";
 import { WsChannel } from "../ws/channel.ts";
 import {
   checkServerHandshake,
   clientOffer,
   generateKey,
 } from "../ws/handshake.ts";
+import { Connection } from "./_conn.ts";
+import { type Attempt, attempt, dial } from "./_dial.ts";
+import { exchange, type Outgoing } from "./_exchange.ts";
+import { NO_BODY } from "./_settings.ts";
+import {
+  type KeySettings,
+  parseProxy,
+  parseTarget,
+  type Target,
+} from "./_target.ts";
+import { ClientError } from "./errors.ts";
 
-const encoder = new TextEncoder();
 const LIMITS = { maxLine: 8192, maxHeaderBytes: 64 * 1024 };
+// The channel's read buffer at rest, as the server's WebSockets have it:
+// ByteConn.readChunk() drops a buffer over 4 KiB after each small read, so
+// a larger one (the HTTP client's 16 KiB) would be reallocated per message.
+const WS_BUFFER = 1024;
 
 /**
  * Options of {@linkcode websocket}.
@@ -52,12 +69,23 @@ export interface WebSocketOptions {
   maxWs?: number;
   /** Most bytes queued for the server. Default 16 MiB. */
   maxQueue?: number;
-  /** Give up connecting after this many ms. Default 30000. */
+  /** Time allowed for connecting and the whole handshake, in ms; 0 for no
+   * limit. Default 30000. Past it: `connect-timeout`. */
   connectTimeout?: number;
   /** PEM CA certificates to trust for `wss:`. */
   caCerts?: string[];
-  /** Cancels the connection attempt. */
+  /** An `http://[user:password@]host:port` proxy; both `ws:` and `wss:`
+   * tunnel through it with `CONNECT`. */
+  proxyUrl?: string;
+  /** Connect to this Unix domain socket instead of the URL's host and port
+   * (`ws:` only; the URL still gives the Host header and the path). */
+  unixSocket?: string;
+  /** Cancels the connection attempt (`aborted`); once the channel is open,
+   * close it with `close()`. */
   signal?: AbortSignal;
+  /** Gets errors thrown by the channel's callbacks (`onReceive`,
+   * `onClose`...); default: `console.error`. */
+  errorLogger?: (err: unknown) => void;
 }
 
 /**
@@ -89,14 +117,30 @@ export interface ClientChannel extends Channel {
  * Opens a WebSocket to `url` (`ws:` or `wss:`) and returns the open channel,
  * driven by the same handlers as a server channel. Frames are masked, pings
  * are answered, permessage-deflate is offered; `close()` reports
- * `"client-close"` to `onClose`.
+ * `"client-close"` to `onClose`. It dials like the HTTP client: TLS with SNI
+ * and `caCerts`, `proxyUrl` (a `CONNECT` tunnel), `unixSocket`.
  *
- * Unlike the HTTP client this rejects when the connection or the handshake
- * fails, because there is no response to return as a value.
+ * There is no response map to return a failure in, so the promise rejects
+ * with a {@linkcode ClientError} whose `code` says what failed:
+ * - `bad-url`: not a `ws:`/`wss:` URL (or a bad `proxyUrl`);
+ * - `connection-refused`, `dns`, `tls`, `proxy`, `network`: connecting;
+ * - `connect-timeout`: no open channel within `connectTimeout` (connecting
+ *   or a server that never answers the upgrade);
+ * - `aborted`: `signal` fired before the channel opened;
+ * - `connection-closed`: the server closed before answering;
+ * - `handshake`: the server refused the upgrade: its status (and reason) is
+ *   in the message, e.g. `WebSocket upgrade refused by 127.0.0.1:8080: 403
+ *   Forbidden`;
+ * - `protocol`: a malformed answer, or a 101 that breaks the handshake rules
+ *   (wrong `Sec-WebSocket-Accept`, a subprotocol or extension not offered).
+ *
+ * Bad arguments (a subprotocol that is not a token, a header with CR/LF, a
+ * negative timeout, `unixSocket` with `wss:`) throw a `TypeError` instead.
+ * Errors thrown by the handlers go to `errorLogger`.
  *
  * @param url The `ws:` or `wss:` URL.
  * @param handlers `onOpen`, `onReceive`, `onPing`, `onPong`, `onClose`.
- * @param options Subprotocols, headers, compression, limits, TLS.
+ * @param options Subprotocols, headers, compression, limits, TLS, proxy.
  * @returns The open channel.
  *
  * @example Echo through a server channel
@@ -118,86 +162,138 @@ export interface ClientChannel extends Channel {
  * await ch.closed;
  * await server.stop();
  * ```
+ *
+ * @example Telling a refused upgrade from a dead server
+ * ```ts
+ * import { ClientError, runServer, websocket } from "@httpkit/httpkit";
+ *
+ * const server = runServer(() => ({ status: 403, body: "no" }), {
+ *   ip: "127.0.0.1",
+ *   port: 0,
+ * });
+ * try {
+ *   await websocket(`ws://127.0.0.1:${server.port}/`);
+ * } catch (err) {
+ *   if (!(err instanceof ClientError)) throw err;
+ *   console.assert(err.code === "handshake" && err.message.includes("403"));
+ * }
+ * await server.stop();
+ * ```
  */
 export async function websocket(
   url: string | URL,
   handlers: ChannelHandlers = {},
   options: WebSocketOptions = {},
 ): Promise<ClientChannel> {
-  const u = new URL(url);
-  if (u.protocol !== "ws:" && u.protocol !== "wss:") {
+  const timeout = checkOptions(options, String(url));
+  const t = parseTarget(url, "ws");
+  if (t.https && options.unixSocket !== undefined) {
     throw new TypeError(
-      `WebSocket URL must be ws: or wss:, received ${
-        JSON.stringify(String(url))
-      }`,
+      `unixSocket works with ws: URLs only, received ${JSON.stringify(t.href)}`,
     );
   }
-  const tls = u.protocol === "wss:";
-  const port = u.port === "" ? (tls ? 443 : 80) : Number(u.port);
-  const hostname = u.hostname.startsWith("[")
-    ? u.hostname.slice(1, -1)
-    : u.hostname;
   const key = generateKey();
   const protocols = options.protocols ?? [];
   const deflate = options.deflate ?? true;
-  const request = upgradeRequest(
-    u,
+  const out = upgradeRequest(t, key, protocols, deflate, options.headers);
+  const dialing: KeySettings = {
+    proxy: options.proxyUrl === undefined ? null : parseProxy(options.proxyUrl),
+    unixSocket: options.unixSocket,
+    insecure: false,
+    caCerts: options.caCerts,
+  };
+  const { c, head } = await attempt(
+    (a) => handshake(t, dialing, out, a),
+    timeout,
+    timeout,
+    options.signal,
+    (late) => late.c.close(),
+  );
+  const check = checkServerHandshake(
+    head.status,
+    head.headers,
     key,
     protocols,
     deflate,
-    options.headers ?? {},
   );
-  const conn = await connect(hostname, port, tls, options);
-  const socket = new ByteConn(conn, 16 * 1024);
-  try {
-    await socket.write(encoder.encode(request));
-    const he = await socket.fillHead(LIMITS.maxHeaderBytes);
-    if (he < 0) {
-      throw new Error("Connection closed during the WebSocket handshake");
-    }
-    const head = parseResponseHead(socket.buf, socket.start, he, LIMITS);
-    socket.start = he;
-    const check = checkServerHandshake(
-      head.status,
-      head.headers,
-      key,
-      protocols,
-      deflate,
+  if (!check.ok) {
+    c.close();
+    throw new ClientError(
+      "protocol",
+      `WebSocket handshake with ${t.host} failed: ${check.reason}`,
     );
-    if (!check.ok) {
-      throw new Error(
-        `WebSocket handshake with ${u.host} failed: ${check.reason}`,
-      );
-    }
-    const ch = new WsChannel(socket, handlers, {
-      role: "client",
-      maxWs: options.maxWs,
-      maxQueue: options.maxQueue,
-      deflate: check.deflate,
-      remoteAddr: (conn.remoteAddr as Deno.NetAddr).hostname ?? "",
-      onError: (err) => console.error("httpkit: channel callback failed:", err),
-    });
-    const client = Object.assign(ch, { protocol: check.protocol }) as
-      & WsChannel
-      & {
-        protocol: string | null;
-      };
-    ch.run().catch(() => {});
-    return client;
-  } catch (err) {
-    socket.close();
-    throw err;
   }
+  const ch = new WsChannel(c, handlers, {
+    role: "client",
+    maxWs: options.maxWs,
+    maxQueue: options.maxQueue,
+    deflate: check.deflate,
+    protocol: check.protocol,
+    extensions: head.headers["sec-websocket-extensions"] ?? null,
+    remoteAddr: addressOf(c.conn),
+    onError: options.errorLogger ?? logError,
+  });
+  ch.run().catch(() => {});
+  return ch;
 }
 
+function logError(err: unknown): void {
+  console.error("httpkit: WebSocket callback failed:", err);
+}
+
+/** Checks the option values; the connect timeout in ms (0: none). */
+function checkOptions(o: WebSocketOptions, url: string): number {
+  const ms = o.connectTimeout ?? 30_000;
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
+    throw new TypeError(`Invalid connectTimeout: ${ms} (for ${url})`);
+  }
+  if (o.errorLogger !== undefined && typeof o.errorLogger !== "function") {
+    throw new TypeError(`Invalid errorLogger: ${typeof o.errorLogger}`);
+  }
+  return ms === 0 ? Infinity : ms;
+}
+
+/** Dials, sends the upgrade request and reads the server's answer. */
+async function handshake(
+  t: Target,
+  dialing: KeySettings,
+  out: Outgoing,
+  a: Attempt,
+): Promise<{ c: Connection; head: ResponseHead }> {
+  const sock = await dial(t, dialing, LIMITS, a, true);
+  const c = new Connection(sock, "", `${t.hostname}:${t.port}`, WS_BUFFER);
+  const head = await exchange(c, out, LIMITS, true);
+  if (head.status !== 101) {
+    throw new ClientError(
+      "handshake",
+      `WebSocket upgrade refused by ${t.host}: ${head.status} ${head.reason}`
+        .trimEnd(),
+    );
+  }
+  return { c, head };
+}
+
+function addressOf(conn: Deno.Conn): string {
+  const addr = conn.remoteAddr;
+  return addr.transport === "unix" || addr.transport === "unixpacket"
+    ? (addr as Deno.UnixAddr).path
+    : (addr as Deno.NetAddr).hostname;
+}
+
+/**
+ * The upgrade request.
+ *
+ * @throws {TypeError} for a subprotocol that is not a token or a header
+ * that cannot be sent.
+ */
 function upgradeRequest(
-  u: URL,
+  t: Target,
   key: string,
   protocols: string[],
   deflate: boolean,
-  headers: Record<string, string>,
-): string {
-  let h = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+  headers: Record<string, string> = {},
+): Outgoing {
+  let h = `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}\r\n` +
     "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
     `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
   if (protocols.length > 0) {
@@ -212,42 +308,17 @@ function upgradeRequest(
   if (offer !== "") h += `Sec-WebSocket-Extensions: ${offer}\r\n`;
   for (const name in headers) {
     const value = headers[name];
-    if (!isToken(name) || !isFieldValue(value)) {
+    if (!isToken(name) || typeof value !== "string" || !isFieldValue(value)) {
       throw new TypeError(
         `Invalid header ${JSON.stringify(name)}: ${JSON.stringify(value)}`,
       );
     }
     h += `${name}: ${value}\r\n`;
   }
-  return h + "\r\n";
-}
-
-async function connect(
-  hostname: string,
-  port: number,
-  tls: boolean,
-  options: WebSocketOptions,
-): Promise<Deno.Conn> {
-  const timeout = options.connectTimeout ?? 30_000;
-  const timer = new AbortController();
-  const id = setTimeout(() => timer.abort(), timeout);
-  const signal = options.signal
-    ? AbortSignal.any([timer.signal, options.signal])
-    : timer.signal;
-  let tcp: Deno.TcpConn;
-  try {
-    tcp = await Deno.connect({ hostname, port, signal });
-  } catch (err) {
-    if (timer.signal.aborted) {
-      throw new Error(`connect timeout: ${timeout} ms`, { cause: err });
-    }
-    throw err;
-  } finally {
-    clearTimeout(id);
-  }
-  tcp.setNoDelay(true);
-  if (!tls) return tcp;
-  const conn = await Deno.startTls(tcp, { hostname, caCerts: options.caCerts });
-  await conn.handshake();
-  return conn;
+  return {
+    bytes: new TextEncoder().encode(h + "\r\n"),
+    body: NO_BODY,
+    framing: Framing.None,
+    close: false,
+  };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { asChannel, runServer, websocket } from "../mod.ts";
+import { asChannel, ClientError, runServer, websocket } from "../mod.ts";
 import type { CloseStatus } from "../channel.ts";
 import { startPeer } from "./fixtures/peers.ts";
 import { needs } from "./_peers.ts";
@@ -112,7 +112,7 @@ websockets.test("websocket() pings and gets the pong payload", async () => {
   await ch.closed;
 });
 
-Deno.test("websocket() rejects a refused handshake and a bad URL", async () => {
+Deno.test("websocket() rejects a refused handshake and a bad URL with ClientErrors", async () => {
   const server = runServer(() => ({ status: 404, body: "no" }), {
     ip: "127.0.0.1",
     port: 0,
@@ -120,9 +120,14 @@ Deno.test("websocket() rejects a refused handshake and a bad URL", async () => {
   try {
     await assert.rejects(
       websocket(`ws://127.0.0.1:${server.port}/`),
-      /handshake/,
+      (e) =>
+        e instanceof ClientError && e.code === "handshake" &&
+        /404/.test(e.message),
     );
-    await assert.rejects(websocket("http://127.0.0.1:1/"), TypeError);
+    await assert.rejects(
+      websocket("http://127.0.0.1:1/"),
+      (e) => e instanceof ClientError && e.code === "bad-url",
+    );
   } finally {
     await server.stop();
   }
