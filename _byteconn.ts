@@ -189,7 +189,7 @@ export class ByteConn {
     this.#chunkFrom = this.buf;
     if (n === this.buf.length && n < MAX_CHUNK) {
       this.buf = new Uint8Array(n * 2);
-    } else if (n < 256 && this.buf.length > 4096) {
+    } else if (n < 256 && this.buf.length > Math.max(4096, this.#small)) {
       this.buf = new Uint8Array(this.#small);
     }
     return chunk;

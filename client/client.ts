@@ -5,6 +5,7 @@
 import { Framing, responseBodyFraming } from "../http1/framing.ts";
 import type { HeadLimits, ResponseHead } from "../http1/head.ts";
 import { isToken } from "../http1/_chars.ts";
+import { optionsProblem } from "../_options.ts";
 import {
   bodyStream,
   codingFormat,
@@ -26,6 +27,7 @@ import {
   type Hop,
   prepareHopBody,
   redirect,
+  REQUEST_OPTIONS,
   type Settings,
 } from "./_settings.ts";
 import { poolKey, type Target, Targets } from "./_target.ts";
@@ -44,6 +46,13 @@ import type {
 } from "./types.ts";
 
 /** Largest redirect body read to keep its connection; larger ones close it. */
+// Option names request() accepts; `traceRedirects` too, so the `opts` a
+// response carries back can be sent again.
+const KNOWN: ReadonlySet<string> = new Set<string>([
+  ...REQUEST_OPTIONS,
+  "traceRedirects",
+]);
+
 const DRAIN_LIMIT = 65536;
 
 /** A request and its response head, on its connection. */
@@ -142,6 +151,12 @@ export class HttpClient {
     };
     let final: ResponseHead | null = null;
     try {
+      for (const name in options) {
+        if (!KNOWN.has(name)) {
+          const problem = optionsProblem("request", options, [...KNOWN]);
+          throw new ClientError("bad-option", problem ?? name);
+        }
+      }
       if (!isToken(opts.method)) {
         throw new ClientError(
           "bad-option",

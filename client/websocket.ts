@@ -5,6 +5,7 @@
 // ClientError, like the HTTP client's error values; bad arguments throw.
 
 import type { Channel, ChannelHandlers } from "../channel.ts";
+import { checkOptions as checkKnown } from "../_options.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
 import { Framing } from "../http1/framing.ts";
 import type { ResponseHead } from "../http1/head.ts";
@@ -182,9 +183,11 @@ export interface ClientChannel extends Channel {
  */
 export async function websocket(
   url: string | URL,
-  handlers: ChannelHandlers = {},
-  options: WebSocketOptions = {},
+  handlers?: ChannelHandlers,
+  options?: WebSocketOptions,
 ): Promise<ClientChannel> {
+  handlers ??= {};
+  options ??= {};
   const timeout = checkOptions(options, String(url));
   const t = parseTarget(url, "ws");
   if (t.https && options.unixSocket !== undefined) {
@@ -242,7 +245,23 @@ function logError(err: unknown): void {
 }
 
 /** Checks the option values; the connect timeout in ms (0: none). */
+/** Every option name websocket() knows. */
+const WEBSOCKET_OPTIONS = [
+  "protocols",
+  "headers",
+  "deflate",
+  "maxWs",
+  "maxQueue",
+  "connectTimeout",
+  "caCerts",
+  "proxyUrl",
+  "unixSocket",
+  "signal",
+  "errorLogger",
+];
+
 function checkOptions(o: WebSocketOptions, url: string): number {
+  checkKnown("websocket", o, WEBSOCKET_OPTIONS);
   const ms = o.connectTimeout ?? 30_000;
   if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
     throw new TypeError(`Invalid connectTimeout: ${ms} (for ${url})`);

@@ -4,7 +4,14 @@
 // itself).
 
 import assert from "node:assert/strict";
-import { asChannel, runServer, serve, upgradeWebSocket } from "../mod.ts";
+import {
+  asChannel,
+  request,
+  runServer,
+  serve,
+  upgradeWebSocket,
+  websocket,
+} from "../mod.ts";
 import type { ServeOptions, ServerOptions } from "../mod.ts";
 
 Deno.test("runServer() refuses an unknown option before binding, naming the known one", () => {
@@ -85,5 +92,43 @@ Deno.test("asChannel() and upgradeWebSocket() refuse unknown options: the handle
   assert.match(
     String(logged[0]),
     /upgradeWebSocket: unknown option "protocols".*"protocol"/,
+  );
+});
+
+Deno.test("request() answers an unknown option with a bad-option error value naming the known one; its promise does not reject", async () => {
+  const res = await request({
+    url: "http://127.0.0.1:1/",
+    query: { q: 1 },
+  } as never);
+  assert.ok(res.error);
+  assert.equal(res.error.code, "bad-option");
+  assert.match(res.error.message, /unknown option "query".*"queryParams"/);
+  const json = await request({ url: "http://127.0.0.1:1/", json: {} } as never);
+  assert.equal(json.error?.code, "bad-option");
+  assert.match(json.error!.message, /"body"/);
+});
+
+Deno.test("request() takes back the opts a response carries (traceRedirects and all)", async () => {
+  const server = runServer(
+    (req) =>
+      req.uri === "/from"
+        ? { status: 302, headers: { location: "/to" } }
+        : { body: "here" },
+    { ip: "127.0.0.1", port: 0 },
+  );
+  const first = await request({
+    url: `http://127.0.0.1:${server.port}/from`,
+    as: "text",
+  });
+  assert.ok(!first.error && first.opts.traceRedirects?.length === 2);
+  const again = await request(first.opts);
+  assert.ok(!again.error, String(again.error));
+  await server.stop();
+});
+
+Deno.test("websocket() refuses an unknown option with a TypeError naming the known one", async () => {
+  await assert.rejects(
+    () => websocket("ws://127.0.0.1:1/", {}, { protocol: ["a"] } as never),
+    (e) => e instanceof TypeError && /"protocols"/.test((e as Error).message),
   );
 });
