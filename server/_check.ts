@@ -10,7 +10,7 @@ import { describe } from "../_describe.ts";
  */
 export function badResponse(res: unknown): string | null {
   if (res === null || res === undefined) return null;
-  if (typeof res !== "object" || NOT_MAPS.some((t) => res instanceof t)) {
+  if (typeof res !== "object" || !mapLike(res)) {
     return `The handler must return a response map such as { status, headers, body } (or null for 404): received ${
       describe(res)
     } ${preview(res)}`;
@@ -37,8 +37,18 @@ export function badResponse(res: unknown): string | null {
 }
 
 // Objects that are plainly not response maps (they would pass as maps with
-// no status, headers or body: an empty 200).
+// no status, headers or body: an empty 200). An object literal is checked
+// first: it is what handlers return, and the check runs per request.
 const NOT_MAPS = [Array, Map, Set, Date, Error, RegExp];
+
+function mapLike(res: object): boolean {
+  const proto = Object.getPrototypeOf(res);
+  if (proto === Object.prototype || proto === null) return true;
+  for (let i = 0; i < NOT_MAPS.length; i++) {
+    if (res instanceof NOT_MAPS[i]) return false;
+  }
+  return true;
+}
 
 function isBody(body: unknown): boolean {
   if (

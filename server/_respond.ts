@@ -64,11 +64,11 @@ export function queueResponse(
 ): boolean | Promise<boolean> {
   const body = res.body;
   if (body === null || body === undefined) {
-    return queueText(c, head, res, "", null);
+    return queueText(c, head, res, "", false);
   }
   if (typeof body === "string") {
     if (body.length <= MAX_REPLY / 2) {
-      return queueText(c, head, res, body, utf8Length(body));
+      return queueText(c, head, res, body, true);
     }
     if (body.length <= MERGE_LIMIT / 4) {
       return queueFixed(c, head, res, body, utf8Length(body));
@@ -86,14 +86,14 @@ export function queueResponse(
   return stream(c, head, res, body);
 }
 
-// A response with a short text body (or none), from the server's reply cache
-// when it repeats the last one. `length` is null for a map without a body.
+// A response with a short text body (or none: `given` false), from the
+// server's reply cache when it repeats the last one.
 function queueText(
   c: Output,
   head: RequestHead,
   res: RingResponse,
   body: string,
-  length: number | null,
+  given: boolean,
 ): boolean | Promise<boolean> {
   const core = c.core;
   const cache = core.replies;
@@ -105,6 +105,7 @@ function queueText(
   }
   const status = res.status ?? 200;
   const start = responseHead(core, head, status, res.headers);
+  const length = given ? utf8Length(body) : null;
   const f = responseFraming(
     head,
     status,
