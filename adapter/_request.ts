@@ -15,9 +15,17 @@
 // and Deno.upgradeWebSocket(). Nothing depends on what the keys are called.
 
 import { requestSignal } from "../server/channel.ts";
+import { STREAMED, type StreamedBody } from "../server/_request_body.ts";
 import type { RingRequest, StreamingRequest } from "../server/types.ts";
 
 const UPPER: Record<string, string> = {};
+const utf8 = new TextDecoder();
+
+function streamedOf(body: unknown): StreamedBody | undefined {
+  return body === null || typeof body !== "object"
+    ? undefined
+    : (body as Record<symbol, StreamedBody | undefined>)[STREAMED];
+}
 
 /** A Request made from a request map, real only on demand. */
 export class LightRequest {
@@ -28,6 +36,7 @@ export class LightRequest {
   #headers: Headers | null = null;
   #abort: AbortController | null = null;
   #watching = false;
+  #used = false;
 
   constructor(ring: StreamingRequest) {
     this.ring = ring;
@@ -69,11 +78,80 @@ export class LightRequest {
     return this.#abort ??= new AbortController();
   }
 
+  get body(): ReadableStream<Uint8Array> | null {
+    if (this.#real !== null) return this.#real.body;
+    return this.#bodyless() ? null : this.ring.body;
+  }
+
+  get bodyUsed(): boolean {
+    if (this.#used) return true;
+    if (this.#real !== null) return this.#real.bodyUsed;
+    return streamedOf(this.ring.body)?.started ?? false;
+  }
+
+  // The body methods read a body nobody has touched straight off the
+  // socket, without the stream machinery per chunk; else the real Request
+  // does what it does.
+
+  arrayBuffer(): Promise<ArrayBuffer> {
+    const whole = this.#whole();
+    if (whole === null) return this.#viaReal((r) => r.arrayBuffer());
+    return whole.then((b) =>
+      b.byteLength === b.buffer.byteLength
+        ? b.buffer as ArrayBuffer
+        : b.slice().buffer as ArrayBuffer
+    );
+  }
+
+  bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    const whole = this.#whole();
+    if (whole === null) return this.#viaReal((r) => r.bytes());
+    return whole as Promise<Uint8Array<ArrayBuffer>>;
+  }
+
+  text(): Promise<string> {
+    const whole = this.#whole();
+    if (whole === null) return this.#viaReal((r) => r.text());
+    return whole.then((b) => utf8.decode(b));
+  }
+
+  json(): Promise<unknown> {
+    const whole = this.#whole();
+    if (whole === null) return this.#viaReal((r) => r.json());
+    return whole.then((b) => JSON.parse(utf8.decode(b)));
+  }
+
+  #bodyless(): boolean {
+    const m = this.method;
+    return m === "GET" || m === "HEAD";
+  }
+
+  #whole(): Promise<Uint8Array> | null {
+    if (this.#real !== null || this.#used) return null;
+    const body = this.#bodyless() ? null : this.ring.body;
+    if (body === null) return Promise.resolve(new Uint8Array(0));
+    const whole = streamedOf(body)?.whole() ?? null;
+    if (whole !== null) this.#used = true;
+    return whole;
+  }
+
+  #viaReal<T>(read: (r: Request) => Promise<T>): Promise<T> {
+    if (this.#used) {
+      return Promise.reject(new TypeError("Body already consumed"));
+    }
+    try {
+      return read(this.real());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /** The real Request, built once. */
   real(): Request {
     if (this.#real !== null) return this.#real;
     const method = this.method;
-    const body = method === "GET" || method === "HEAD" ? null : this.ring.body;
+    // A body read whole already cannot be given to it (its stream is used).
+    const body = this.#bodyless() || this.#used ? null : this.ring.body;
     this.#real = new Request(this.url, {
       method,
       headers: this.#headers ?? this.ring.headers,

@@ -72,6 +72,11 @@ export async function readChunked(c: Output): Promise<Uint8Array> {
 export interface BodySocket extends Output {
   /** Reads more into the buffer, joining a read already under way. */
   readMore(): Promise<number | null>;
+  /**
+   * Reads into `dst` instead (0 when bytes arrived in the buffer meanwhile,
+   * null at EOF).
+   */
+  readDirect(dst: Uint8Array): Promise<number | null>;
 }
 
 /** Read size while a body streams (the buffer grows to it, then shrinks). */
@@ -105,6 +110,11 @@ export class StreamedBody {
   readonly #dec: ChunkedDecoder | null;
   #started = false;
   #dropped = false;
+
+  /** The handler has started reading (the first read went out). */
+  get started(): boolean {
+    return this.#started;
+  }
   // Body bytes handed out or dropped so far.
   #seen = 0;
   // The read of a pull under way; a discard waits for it.
@@ -129,6 +139,7 @@ export class StreamedBody {
         // response, as for a body the handler never read.
       },
     }, { highWaterMark: 0 });
+    (this.stream as unknown as Record<symbol, unknown>)[STREAMED] = this;
   }
 
   async #pull(
@@ -210,6 +221,20 @@ export class StreamedBody {
     return null;
   }
 
+  async #readInto(dst: Uint8Array): Promise<number> {
+    const c = this.#c;
+    const prev = c.state;
+    c.enter(State.Body);
+    const n = await c.readDirect(dst);
+    c.enter(prev === State.Body ? State.Handler : prev);
+    if (n === null) {
+      throw new Disconnect(
+        "The client closed the connection before the end of the request body",
+      );
+    }
+    return n;
+  }
+
   async #read(): Promise<void> {
     const c = this.#c;
     // Large reads while a body streams (not while another read is under
@@ -223,6 +248,72 @@ export class StreamedBody {
       throw new Disconnect(
         "The client closed the connection before the end of the request body",
       );
+    }
+  }
+
+  /**
+   * The whole body at once, read straight off the socket (no stream
+   * machinery per chunk), for a consumer that wants it all, such as
+   * `request.arrayBuffer()`. Only while nothing was read through the
+   * stream; the stream then reads as used up.
+   *
+   * @returns The body, or null when the stream was already read from.
+   */
+  whole(): Promise<Uint8Array> | null {
+    if (this.#started || this.#dropped || this.stream.locked) return null;
+    // Lock the stream for good: a later reader finds it used, as a fetch
+    // body is after arrayBuffer().
+    this.stream.getReader();
+    this.#dropped = true;
+    return this.#readWhole();
+  }
+
+  // Reads go through the connection's shared read (a request.signal watch
+  // may have one under way), and the bytes are copied out of its buffer.
+  async #readWhole(): Promise<Uint8Array> {
+    try {
+      await this.#start();
+      const c = this.#c;
+      if (this.#remaining >= 0) {
+        const out = new Uint8Array(this.#remaining);
+        let at = 0;
+        while (this.#remaining > 0) {
+          if (c.start === c.end) {
+            // Straight into the body: no copy out of the read buffer.
+            const n = await this.#readInto(out.subarray(at));
+            at += n;
+            this.#remaining -= n;
+            this.#seen += n;
+            continue;
+          }
+          const take = Math.min(this.#remaining, c.end - c.start);
+          out.set(c.buf.subarray(c.start, c.start + take), at);
+          at += take;
+          c.start += take;
+          this.#remaining -= take;
+          this.#seen += take;
+        }
+        this.done = true;
+        return out;
+      }
+      let out = new Uint8Array(16 * 1024);
+      let at = 0;
+      for (;;) {
+        const chunk = await this.#next(true);
+        if (chunk === null) return out.subarray(0, at);
+        if (at + chunk.length > out.length) {
+          const bigger = new Uint8Array(
+            Math.max(out.length * 2, at + chunk.length),
+          );
+          bigger.set(out.subarray(0, at));
+          out = bigger;
+        }
+        out.set(chunk, at);
+        at += chunk.length;
+      }
+    } catch (err) {
+      this.error ??= err;
+      throw err;
     }
   }
 
@@ -266,3 +357,6 @@ export class StreamedBody {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Key of the StreamedBody behind a request body stream. */
+export const STREAMED: unique symbol = Symbol("httpkit.streamedBody");

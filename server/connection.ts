@@ -444,6 +444,24 @@ export class Connection extends Output
     return this.#ahead = this.fill().finally(() => (this.#ahead = null));
   }
 
+  /**
+   * Reads straight into `dst` (a whole body's own buffer), as the shared
+   * read that a watch joins: a watch only needs to learn of EOF.
+   */
+  async readDirect(dst: Uint8Array): Promise<number | null> {
+    if (this.#ahead !== null) await this.#ahead;
+    if (this.start < this.end) return 0;
+    const p = this.read(dst).then((n) => {
+      if (n === null) this.eof = true;
+      return n;
+    });
+    const ahead = p.finally(() => (this.#ahead = null));
+    // A failed read is this caller's to report; joiners see it too.
+    ahead.catch(() => {});
+    this.#ahead = ahead;
+    return await p;
+  }
+
   // Watches waiting for the buffer to be consumed (see watchPeer).
   #readWaiters: (() => void)[] = [];
 
@@ -451,10 +469,13 @@ export class Connection extends Output
    * The next bytes for a WebSocket channel: a read a watch started (a
    * request signal, say) ends first, and its bytes come out first.
    */
-  override async readChunk(): Promise<Uint8Array | null> {
-    if (this.#ahead !== null) {
-      if (await this.#ahead.catch(() => null) === null) return null;
-    }
+  override readChunk(): Promise<Uint8Array | null> {
+    // Not async itself: the common case (no read under way) costs no frame.
+    return this.#ahead === null ? super.readChunk() : this.#afterAhead();
+  }
+
+  async #afterAhead(): Promise<Uint8Array | null> {
+    if (await this.#ahead!.catch(() => null) === null) return null;
     return super.readChunk();
   }
 

@@ -303,3 +303,52 @@ Deno.test("serve() drives a Deno.upgradeWebSocket socket: readyState, protocol, 
   });
   assert.deepEqual(await closed.promise, [4000, true]);
 });
+
+Deno.test("serve() Request body methods read the body whole off the socket: text, json, bytes, arrayBuffer, with Content-Length and chunked, a signal watch on or off", async () => {
+  const seen: unknown[] = [];
+  await withServe(async (request) => {
+    const how = new URL(request.url).pathname;
+    if (how.startsWith("/signal")) void request.signal;
+    const before = request.bodyUsed;
+    let value: unknown;
+    if (how.endsWith("/json")) value = await request.json();
+    else if (how.endsWith("/bytes")) value = [...await request.bytes()];
+    else if (how.endsWith("/buffer")) {
+      value = (await request.arrayBuffer()).byteLength;
+    } else value = await request.text();
+    const again = await request.text().then(() => "read twice", (e) => e);
+    seen.push([
+      how,
+      before,
+      request.bodyUsed,
+      value,
+      again instanceof TypeError,
+    ]);
+    return new Response("ok");
+  }, async (base) => {
+    const chunked = (s: string) =>
+      ReadableStream.from([new TextEncoder().encode(s)]);
+    const cases: [string, BodyInit][] = [
+      ["/text", "héllo"],
+      ["/json", '{"a":[1,2]}'],
+      ["/bytes", new Uint8Array([1, 2, 3])],
+      ["/buffer", new Uint8Array(100_000)],
+      ["/signal/text", "watched"],
+      ["/chunked/text", chunked("in chunks")],
+      ["/signal/chunked/json", chunked('{"b":true}')],
+    ];
+    for (const [path, body] of cases) {
+      const res = await fetch(base + path, { method: "POST", body });
+      assert.equal(await res.text(), "ok", path);
+    }
+  });
+  assert.deepEqual(seen, [
+    ["/text", false, true, "héllo", true],
+    ["/json", false, true, { a: [1, 2] }, true],
+    ["/bytes", false, true, [1, 2, 3], true],
+    ["/buffer", false, true, 100_000, true],
+    ["/signal/text", false, true, "watched", true],
+    ["/chunked/text", false, true, "in chunks", true],
+    ["/signal/chunked/json", false, true, { b: true }, true],
+  ]);
+});
