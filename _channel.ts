@@ -10,7 +10,7 @@ import type {
   CloseStatus,
 } from "./channel.ts";
 import { type WriteFn, WriteQueue } from "./_queue.ts";
-import { callWatchers, WATCH_CLOSE } from "./topics/_hooks.ts";
+import { callWatchers, WATCH_CLOSE } from "./_hooks.ts";
 
 /** Where a channel reports a callback that threw. */
 export type ErrorSink = (err: unknown) => void;

@@ -117,26 +117,27 @@ export type {
   RouteRequest,
   RouterOptions,
 } from "./middleware/router.ts";
-export { formatSse, sse } from "./server/sse.ts";
+export { sse } from "./server/sse.ts";
+export { formatSse } from "./server/sse_event.ts";
+export type { SseEvent } from "./server/sse_event.ts";
 export type {
   SseChannel,
   SseData,
-  SseEvent,
   SseHandlers,
   SseOptions,
 } from "./server/sse.ts";
+export { Topics } from "./topics/topics.ts";
+export { broadcastTransport } from "./topics/broadcast.ts";
 export {
-  broadcastTransport,
   defaultTopics,
   publish,
   subscribe,
-  Topics,
   unsubscribe,
-} from "./topics/topics.ts";
+} from "./topics/default.ts";
 export type {
   PublishResult,
   TopicMessage,
   TopicsOptions,
   Transport,
   TransportLink,
-} from "./topics/topics.ts";
+} from "./topics/types.ts";

@@ -4,7 +4,7 @@
 
 import { isTextual, mediaType } from "../http1/media.ts";
 import { ClientError } from "./errors.ts";
-import type { As } from "./response.ts";
+import type { As } from "./types.ts";
 
 const utf8 = new TextDecoder();
 

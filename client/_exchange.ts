@@ -19,37 +19,13 @@ import {
   userHeaders,
 } from "../http1/serialize.ts";
 import { type Connection, MIN_READ } from "./_conn.ts";
-import type { PreparedBody } from "./_encode.ts";
 import { type Hop, NO_BODY, type Settings } from "./_settings.ts";
 import { asClientError, ClientError } from "./errors.ts";
+import type { PlainRequest, WireRequest } from "./_wire.ts";
 
 const encoder = new TextEncoder();
 /** A byte body up to this size goes out in the same write as its head. */
 const MERGE_LIMIT = 65536;
-
-/** A request ready for the wire. */
-export interface Outgoing {
-  /** The head, with a byte body of up to 64 KiB merged in. */
-  bytes: Uint8Array;
-  /** What follows the head: nothing, a larger byte body, or a stream. */
-  body: PreparedBody;
-  /** How a stream is framed: Length or Chunked. */
-  framing: Framing;
-  /** The request said `Connection: close`. */
-  close: boolean;
-}
-
-/**
- * The request of a hop with no headers, body or credentials, built once per
- * target and reused while the settings it depends on stay the same: a plain
- * GET costs no head building, header checks or encoding.
- */
-export interface PlainRequest {
-  method: string;
-  userAgent: string;
-  autoCompression: boolean;
-  out: Outgoing;
-}
 
 /** Which defaults the user's headers override, by lower-case name. */
 interface Given {
@@ -91,7 +67,7 @@ function given(headers: OutHeaders | undefined): Given {
  * The request of a hop, ready to write: from the target's cache when the
  * hop is plain (no headers, body, credentials, proxy or unix socket).
  */
-export function outgoing(hop: Hop, s: Settings): Outgoing {
+export function outgoing(hop: Hop, s: Settings): WireRequest {
   if (
     hop.body.kind !== "none" || hop.auth !== null ||
     (hop.headers !== undefined && hop.headers !== null) || s.proxy !== null ||
@@ -119,7 +95,7 @@ export function outgoing(hop: Hop, s: Settings): Outgoing {
 }
 
 /** Serialises the request head of a hop, with its body framing fields. */
-function serialise(h: Hop, s: Settings): Outgoing {
+function serialise(h: Hop, s: Settings): WireRequest {
   const t = h.target;
   const absolute = s.proxy !== null && !t.https;
   let head = h.method + " " +
@@ -173,7 +149,7 @@ function serialise(h: Hop, s: Settings): Outgoing {
 export function connectRequest(
   authority: string,
   auth: string | null,
-): Outgoing {
+): WireRequest {
   let head = `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n`;
   if (auth !== null) head += `Proxy-Authorization: ${auth}\r\n`;
   return {
@@ -193,7 +169,7 @@ export function connectRequest(
  */
 export async function exchange(
   c: Connection,
-  out: Outgoing,
+  out: WireRequest,
   limits: HeadLimits,
   upgrade = false,
 ): Promise<ResponseHead> {

@@ -16,7 +16,7 @@ import {
   withQuery,
 } from "./_target.ts";
 import { asClientError, ClientError } from "./errors.ts";
-import type { As } from "./response.ts";
+import type { As } from "./types.ts";
 import type { RequestOptions } from "./types.ts";
 
 /**

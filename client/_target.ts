@@ -2,7 +2,7 @@
 // since programs call the same URLs again and again), the proxy URL, and the
 // pool key that says which connections may serve it.
 
-import type { PlainRequest } from "./_exchange.ts";
+import type { PlainRequest } from "./_wire.ts";
 import { ClientError } from "./errors.ts";
 
 /** A parsed request URL. */

@@ -33,13 +33,13 @@ import {
 import { poolKey, type Target, Targets } from "./_target.ts";
 import { asClientError, ClientError } from "./errors.ts";
 import type {
-  As,
   ClientResponse,
   ErrorResponse,
   HttpResponse,
   ResponseBodyOf,
 } from "./response.ts";
 import type {
+  As,
   ClientOptions,
   RequestOptions,
   ResolvedOptions,

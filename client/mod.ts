@@ -25,18 +25,16 @@
 import { HttpClient } from "./client.ts";
 import { ClientError } from "./errors.ts";
 import type {
-  As,
   ClientResponse,
   ErrorResponse,
   ResponseBodyOf,
 } from "./response.ts";
-import type { RequestOptions } from "./types.ts";
+import type { As, RequestOptions } from "./types.ts";
 
 export { HttpClient } from "./client.ts";
 export { ClientError, type ClientErrorCode } from "./errors.ts";
 export type { HeaderValue, OutHeaders } from "../http1/serialize.ts";
 export type {
-  As,
   ClientResponse,
   ErrorResponse,
   HttpResponse,
@@ -44,6 +42,7 @@ export type {
   ResponseBodyValue,
 } from "./response.ts";
 export type {
+  As,
   ClientOptions,
   MultiParamStyle,
   MultipartPart,

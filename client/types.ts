@@ -2,7 +2,46 @@
 // parts, and the options of a client (responses are in response.ts).
 
 import type { OutHeaders } from "../http1/serialize.ts";
-import type { As } from "./response.ts";
+
+/**
+ * How the response body is handed over:
+ * - `"auto"` (default): a string for textual media types (`text/*`, JSON,
+ *   XML, JavaScript, form data), a `Uint8Array` otherwise;
+ * - `"text"`: always a string, decoded with the Content-Type charset (UTF-8
+ *   by default);
+ * - `"json"`: the text (decoded as for `"text"`) parsed as JSON; a body that
+ *   is not JSON is an error value with code `bad-json`;
+ * - `"bytes"`: always a `Uint8Array`;
+ * - `"stream"`: a `ReadableStream<Uint8Array>` that delivers the body as it
+ *   arrives (the response resolves as soon as the head is read);
+ * - `"none"`: the body is read and dropped; `body` is `null`.
+ *
+ * A response without a body (to HEAD, 1xx, 204, 304) gets the empty value of
+ * the type `as` promises: `""`, an empty `Uint8Array` or an empty stream;
+ * `null` for `"auto"`, `"json"` and `"none"`. TypeScript follows `as`: see
+ * {@linkcode ResponseBodyOf}.
+ *
+ * @example The same body as text, bytes, JSON and nothing
+ * ```ts
+ * import { type As, get } from "@httpkit/httpkit";
+ *
+ * const server = Deno.serve(
+ *   { hostname: "127.0.0.1", port: 0, onListen() {} },
+ *   () => Response.json({ n: 1 }),
+ * );
+ * const url = `http://127.0.0.1:${server.addr.port}/`;
+ * const kinds: As[] = ["text", "bytes", "json", "none"];
+ * const bodies = await Promise.all(
+ *   kinds.map(async (as) => (await get(url, { as, keepalive: -1 })).body),
+ * );
+ * console.assert(bodies[0] === '{"n":1}');
+ * console.assert(bodies[1] instanceof Uint8Array && bodies[1].length === 7);
+ * console.assert((bodies[2] as { n: number }).n === 1);
+ * console.assert(bodies[3] === null);
+ * await server.shutdown();
+ * ```
+ */
+export type As = "auto" | "text" | "bytes" | "stream" | "none" | "json";
 
 /**
  * A value in `queryParams` or `formParams`: scalars, arrays, nested maps.

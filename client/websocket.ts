@@ -17,7 +17,8 @@ import {
 } from "../ws/handshake.ts";
 import { Connection } from "./_conn.ts";
 import { type Attempt, attempt, dial } from "./_dial.ts";
-import { exchange, type Outgoing } from "./_exchange.ts";
+import { exchange } from "./_exchange.ts";
+import type { WireRequest } from "./_wire.ts";
 import { NO_BODY } from "./_settings.ts";
 import {
   type KeySettings,
@@ -276,7 +277,7 @@ function checkOptions(o: WebSocketOptions, url: string): number {
 async function handshake(
   t: Target,
   dialing: KeySettings,
-  out: Outgoing,
+  out: WireRequest,
   a: Attempt,
 ): Promise<{ c: Connection; head: ResponseHead }> {
   const sock = await dial(t, dialing, LIMITS, a, true);
@@ -311,7 +312,7 @@ function upgradeRequest(
   protocols: string[],
   deflate: boolean,
   headers: Record<string, string> = {},
-): Outgoing {
+): WireRequest {
   let h = `GET ${t.path} HTTP/1.1\r\nHost: ${t.host}\r\n` +
     "Upgrade: websocket\r\nConnection: Upgrade\r\n" +
     `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;

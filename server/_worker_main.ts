@@ -7,7 +7,7 @@
 import { runServer } from "./server.ts";
 import type { Handler, Server } from "./types.ts";
 import type { WorkerReport, WorkerStart } from "./workers.ts";
-import { WORKER_GROUP } from "../topics/_hooks.ts";
+import { WORKER_GROUP } from "../_hooks.ts";
 
 /** Turns a loaded handler module into the Ring handler to serve. */
 export type HandlerOf = (

@@ -24,8 +24,7 @@ import {
 } from "./_link.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
 import { acceptWebSocket } from "./websocket.ts";
-import { DELIVER } from "../topics/_hooks.ts";
-import type { Outgoing } from "../topics/_outgoing.ts";
+import { DELIVER, type Prepared } from "../_hooks.ts";
 
 const encoder = new TextEncoder();
 
@@ -215,7 +214,7 @@ class HttpChannel extends ChannelBase {
    * chunked stream, one chunk built once for every subscriber (`sse`: the
    * message as an SSE event).
    */
-  [DELIVER](m: Outgoing, sse = false): boolean {
+  [DELIVER](m: Prepared, sse = false): boolean {
     if (this.state !== Open) return false;
     if (!this.#started || this.#framing !== Framing.Chunked) {
       if (this.#started) return this.send(sse ? m.sseBytes() : m.value, false);

@@ -5,9 +5,9 @@
 // Channels queue these shared bytes as they are: nobody mutates them.
 
 import { encodeChunk } from "../http1/chunked.ts";
-import { formatSse } from "../server/sse.ts";
+import { formatSse } from "../server/sse_event.ts";
 import { encodeFrame, OP_BINARY, OP_TEXT } from "../ws/codec.ts";
-import type { PerMessageDeflate } from "../ws/deflate.ts";
+import type { Compressor, Prepared } from "../_hooks.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -19,7 +19,7 @@ const decoder = new TextDecoder();
 export const builds = { frame: 0, deflate: 0, chunk: 0, sse: 0 };
 
 /** A message on its way to the subscribers of one topic. */
-export class Outgoing {
+export class Outgoing implements Prepared {
   /** What was published. */
   readonly value: string | Uint8Array;
   /** `true` for text (a WebSocket text frame), `false` for bytes. */
@@ -72,7 +72,7 @@ export class Outgoing {
    * message on its own (no context takeover), so every channel whose
    * parameters give the same key gets the same bytes.
    */
-  deflatedFrame(key: string, d: PerMessageDeflate): Uint8Array {
+  deflatedFrame(key: string, d: Compressor): Uint8Array {
     if (this.#dKey === key) return this.#dFrame!;
     const known = this.#deflated?.get(key);
     if (known !== undefined) return known;

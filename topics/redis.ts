@@ -55,7 +55,7 @@
 import { Buffer } from "node:buffer";
 import { createClient } from "npm:@redis/client@^5.12";
 import { checkOptions } from "../_options.ts";
-import type { TopicMessage, Transport, TransportLink } from "./topics.ts";
+import type { TopicMessage, Transport, TransportLink } from "./types.ts";
 
 /**
  * Options of {@linkcode redisTransport}.

@@ -22,8 +22,7 @@ import {
 } from "./codec.ts";
 import type { PerMessageDeflate } from "./deflate.ts";
 import { WsProtocolError } from "./errors.ts";
-import { DELIVER } from "../topics/_hooks.ts";
-import type { Outgoing } from "../topics/_outgoing.ts";
+import { DELIVER, type Prepared } from "../_hooks.ts";
 
 const encoder = new TextEncoder();
 
@@ -229,7 +228,7 @@ export class WsChannel extends ChannelBase {
    * context takeover; per channel with it). A client masks each frame, so
    * it sends as `send` does.
    */
-  [DELIVER](m: Outgoing): boolean {
+  [DELIVER](m: Prepared): boolean {
     if (this.state !== Open) return false;
     if (this.#role === "client") return this.send(m.value);
     const d = this.#deflate;

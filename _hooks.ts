@@ -1,10 +1,10 @@
-// The two hidden methods through which a topic hub (topics/topics.ts) talks
-// to the channels it holds. Channels made here (WebSocket, HTTP, SSE) have
-// them; a channel made elsewhere has neither and is served through its public
-// `send`, `isOpen` and `bufferedAmount`.
+// The hidden methods through which a publisher (topics/) reaches the
+// channels made here, and the shape of a message prepared once for all of
+// them. They live under the channels so that channels never import from the
+// layer that uses them; a channel made elsewhere has no hooks and is served
+// through its public `send`, `isOpen` and `bufferedAmount`.
 
-import type { Channel } from "../channel.ts";
-import type { Outgoing } from "./_outgoing.ts";
+import type { Channel } from "./channel.ts";
 
 /**
  * `channel[DELIVER](message, sse?)`: queues a message prepared once for all
@@ -30,9 +30,41 @@ export const WATCH_CLOSE: unique symbol = Symbol("httpkit.topics.watchClose");
  */
 export const WORKER_GROUP: unique symbol = Symbol.for("httpkit.workerGroup");
 
+/** A compressor a prepared message can be compressed with, once per key. */
+export interface Compressor {
+  compress(data: Uint8Array): Uint8Array;
+}
+
+/**
+ * One published message as channels take it, each shape built at most once
+ * for all subscribers (topics/_outgoing.ts makes them).
+ */
+export interface Prepared {
+  /** What was published. */
+  readonly value: string | Uint8Array;
+  /** `true` for text, `false` for bytes. */
+  readonly text: boolean;
+  /** The WebSocket opcode: text or binary. */
+  readonly op: number;
+  /** The payload as bytes (UTF-8 for text). */
+  bytes(): Uint8Array;
+  /** The payload as text (bytes read as UTF-8). */
+  string(): string;
+  /** The server's uncompressed WebSocket frame. */
+  frame(): Uint8Array;
+  /** The frame compressed by `d`, built once per `key`. */
+  deflatedFrame(key: string, d: Compressor): Uint8Array;
+  /** The payload as one HTTP chunk. */
+  chunk(): Uint8Array;
+  /** The payload as the data of one SSE event. */
+  sseBytes(): Uint8Array;
+  /** That event as one HTTP chunk. */
+  sseChunk(): Uint8Array;
+}
+
 /** What a channel with the hooks looks like to a hub. */
 export interface Deliverable extends Channel {
-  [DELIVER]?(message: Outgoing, sse?: boolean): boolean;
+  [DELIVER]?(message: Prepared, sse?: boolean): boolean;
   [WATCH_CLOSE]?(fn: (ch: Channel) => void): void;
 }
 
