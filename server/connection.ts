@@ -318,11 +318,23 @@ export class Connection extends Output
     req: RingRequest,
     head: RequestHead,
   ): Promise<boolean> {
-    // Queued responses of earlier pipelined requests go out meanwhile.
-    const flushing = this.hasQueued ? this.flush() : null;
+    let flushing: Promise<void> | null = null;
     let res;
     this.core.pending++;
     try {
+      if (this.hasQueued) {
+        // Queued responses of earlier pipelined requests go out while the
+        // handler waits, but not for a promise that settles within a few
+        // microtask turns (an `async` handler that never waits, serve()'s
+        // reaction on it): those stay in one write.
+        let settled = false;
+        const done = (): void => {
+          settled = true;
+        };
+        p.then(done, done);
+        for (let turn = 0; turn < 3 && !settled; turn++) await null;
+        if (!settled) flushing = this.flush();
+      }
       res = await p;
     } catch (err) {
       if (flushing !== null) await flushing;

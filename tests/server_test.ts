@@ -649,6 +649,26 @@ Deno.test("runServer() answers 32 pipelined requests in order, async handlers in
   );
 });
 
+Deno.test("runServer() sends earlier pipelined responses while a later handler waits", async () => {
+  const gate = Promise.withResolvers<void>();
+  await withServer(
+    async (req) => {
+      if (req.uri === "/wait") await gate.promise;
+      return { body: `at ${req.uri}` };
+    },
+    {},
+    async (t) => {
+      const c = await t.connect();
+      await c.write(get("/first") + get("/second") + get("/wait"));
+      // /wait holds its answer until the first two are read off the socket
+      assert.equal((await c.readResponse()).text, "at /first");
+      assert.equal((await c.readResponse()).text, "at /second");
+      gate.resolve();
+      assert.equal((await c.readResponse()).text, "at /wait");
+    },
+  );
+});
+
 Deno.test("runServer() serves a client that writes one byte at a time", async () => {
   await withServer(
     (req) => ({
