@@ -147,14 +147,14 @@ export class Connection extends ByteConn {
    */
   override async read(dst: Uint8Array): Promise<number | null> {
     this.begin();
-    let n: number | null;
+    let n: number;
     try {
-      n = await this.conn.read(dst);
+      n = await this.readRaw(dst);
     } catch (e) {
       throw this.ioError(e);
     }
     this.settle();
-    return n;
+    return n === 0 ? null : n;
   }
 
   /**

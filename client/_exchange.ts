@@ -200,12 +200,12 @@ export async function exchange(
       const dst = c.room(MIN_READ);
       c.begin();
       try {
-        n = await c.conn.read(dst);
+        n = await c.readRaw(dst);
       } catch (e) {
         throw c.ioError(e);
       }
       c.settle();
-      if (n === null) throw closedBeforeHead(c);
+      if (n === 0) throw closedBeforeHead(c);
       c.end += n;
       continue;
     }

@@ -85,13 +85,16 @@ export class Connection extends Output
           const wait = gate.acquire(this);
           if (wait !== undefined) await wait;
           try {
-            n = await this.conn.read(dst);
+            n = await this.readRaw(dst);
           } finally {
             gate.release(this);
             this.reading = false;
           }
-          if (n !== null) this.end += n;
-          else this.eof = true;
+          if (n !== 0) this.end += n;
+          else {
+            n = null;
+            this.eof = true;
+          }
         }
         if (n === null || this.closed) break;
         if (this.state === State.Idle) this.enter(State.Head);
@@ -130,11 +133,13 @@ export class Connection extends Output
     const gate = this.core.gate;
     const wait = gate.acquire(this);
     if (wait !== undefined) await wait;
+    let n: number;
     try {
-      return await this.conn.read(dst);
+      n = await this.readRaw(dst);
     } finally {
       gate.release(this);
     }
+    return n === 0 ? null : n;
   }
 
   /** Handles every complete request in the buffer. */

@@ -1,10 +1,12 @@
 // ByteConn (_byteconn.ts), the socket helper under every connection, over a
 // real loopback socket pair: the read buffer (compaction, growth, shrinking),
 // the head search resuming across reads, fillHead's end and limit, the
-// WebSocket chunk reader and its keep(), and write-all on partial writes.
+// WebSocket chunk reader and its keep(), and write-all on partial writes;
+// and the two ways a read reaches the socket (Deno's read op, conn.read()).
 
 import assert from "node:assert/strict";
-import { ByteConn } from "../_byteconn.ts";
+import { _useCoreReads, ByteConn, rawReader } from "../_byteconn.ts";
+import { request, runServer } from "../mod.ts";
 import { ProtocolError } from "../http1/errors.ts";
 import { bytes, latin1, sleep } from "./_helpers.ts";
 
@@ -463,4 +465,84 @@ Deno.test("write() and close(): close is idempotent and later writes fail", asyn
     assert.equal(await peer.read(buf), null);
     await assert.rejects(() => bc.write(bytes("more")));
   });
+});
+
+Deno.test("rawReader() reads through Deno's read op on the Deno this project pins", () => {
+  // Were it gone, every connection would read through conn.read() and pay
+  // its old-space churn again (bench/tenured.ts): this says so loudly.
+  assert.equal(_useCoreReads(true), true);
+});
+
+for (const core of [true, false]) {
+  const way = core ? "the read op" : "conn.read()";
+  Deno.test(`rawReader() through ${way}: bytes, 0 at EOF, an error on a closed socket`, async () => {
+    _useCoreReads(core);
+    const p = await pair();
+    try {
+      let viaConn = 0;
+      const connRead = p.local.read.bind(p.local);
+      p.local.read = (dst) => {
+        viaConn++;
+        return connRead(dst);
+      };
+      const read = rawReader(p.local);
+      await send(p.peer, "hello");
+      const dst = new Uint8Array(16);
+      const n = await read(dst);
+      assert.equal(latin1(dst.subarray(0, n)), "hello");
+      p.peer.close();
+      assert.equal(await read(dst), 0);
+      p.local.close();
+      await assert.rejects(read(dst), Deno.errors.BadResource);
+      assert.equal(viaConn, core ? 0 : 3);
+    } finally {
+      _useCoreReads(true);
+      p.close();
+    }
+  });
+
+  Deno.test(`a server and client reading through ${way} exchange requests and bodies`, async () => {
+    _useCoreReads(core);
+    const big = new Uint8Array(300_000).map((_, i) => i % 251);
+    const server = runServer((req) => ({
+      status: 200,
+      body: req.body ?? "empty",
+    }), { ip: "127.0.0.1", port: 0 });
+    try {
+      const url = `http://127.0.0.1:${server.port}/`;
+      for (let i = 0; i < 3; i++) {
+        const r = await request({
+          url,
+          method: "POST",
+          body: big,
+          as: "bytes",
+        });
+        assert.equal(r.error, undefined);
+        assert.deepEqual(r.body, big);
+      }
+    } finally {
+      _useCoreReads(true);
+      await server.stop();
+    }
+  });
+}
+
+Deno.test("rawReader() reads a socket without Deno's resource id through its read()", async () => {
+  const calls: number[] = [];
+  let left = 2;
+  const conn = {
+    read(dst: Uint8Array): Promise<number | null> {
+      calls.push(dst.length);
+      if (left-- === 0) return Promise.resolve(null);
+      dst[0] = 7;
+      return Promise.resolve(1);
+    },
+  } as unknown as Deno.Conn;
+  const read = rawReader(conn);
+  const dst = new Uint8Array(4);
+  assert.equal(await read(dst), 1);
+  assert.equal(dst[0], 7);
+  assert.equal(await read(dst), 1);
+  assert.equal(await read(dst), 0);
+  assert.deepEqual(calls, [4, 4, 4]);
 });
