@@ -2,7 +2,11 @@
 // old-space growth per scavenge before and after one forced full GC, for
 // the floor peer (a bare Deno.listen loop) and ours.
 //
-//   deno run -A bench/tenured.ts [--peers=floor,ours] [--seconds=6]
+//   deno run -A bench/tenured.ts [--peers=floor,ours] [--seconds=6] [--async]
+//
+// --async: every request waits for a 1 ms timer (GET /async; the floor
+// waits for the same timer before its canned reply), which shows the same
+// churn in the runtime's timers once they are old.
 //
 // Found while measuring this session: once a connection object has been
 // promoted to the old generation, the Set in which Deno's `Conn.read()`
@@ -23,6 +27,7 @@ const flags = Object.fromEntries(
 );
 const seconds = Number(flags.seconds ?? 6);
 const peers = (flags.peers ?? "floor,ours").split(",");
+const timed = "async" in flags;
 const SERVERS = new URL("servers/", import.meta.url);
 
 interface Growth {
@@ -54,7 +59,9 @@ async function measure(peer: string): Promise<Growth> {
       "--v8-flags=--expose-gc,--trace-gc-verbose",
       wrapper,
     ],
-    env: { PORT: "0", BODY: "128" },
+    env: timed
+      ? { PORT: "0", BODY: "128", SLEEP_MS: "1" }
+      : { PORT: "0", BODY: "128" },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -78,7 +85,7 @@ async function measure(peer: string): Promise<Growth> {
       "-t1",
       "-c64",
       `-d${seconds}s`,
-      `http://127.0.0.1:${port}/`,
+      `http://127.0.0.1:${port}/${timed && peer !== "floor" ? "async" : ""}`,
     ],
     stdout: "null",
   }).output();

@@ -3,9 +3,12 @@
 // every read with the same pre-encoded `GET /` response; nothing is parsed.
 // So it is only right for one request per read: load.ts runs it on the plain
 // `GET /` scenarios and not on pipelining, /async, /big or /echo.
+// With SLEEP_MS set, every reply waits for a timer of that many ms first (the
+// /async handler's timer, without the server): bench/tenured.ts --async.
 // Protocol: see ours.ts.
 
 const port = Number(Deno.env.get("PORT") ?? "0");
+const sleepMs = Deno.env.get("SLEEP_MS");
 const bodyBytes = Deno.env.get("BODY");
 const body = bodyBytes === undefined
   ? "Hello, World!"
@@ -44,6 +47,9 @@ async function serve(conn: Deno.Conn): Promise<void> {
     while (true) {
       const n = await conn.read(buf);
       if (n === null) break;
+      if (sleepMs !== undefined) {
+        await new Promise((r) => setTimeout(r, Number(sleepMs)));
+      }
       const close = asksToClose(buf, n);
       await writeAll(conn, close ? CLOSE : KEEP_ALIVE);
       if (close) break;
