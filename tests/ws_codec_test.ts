@@ -908,3 +908,27 @@ Deno.test("WsDecoder.push() on random bytes throws nothing but WsProtocolError",
     }
   }
 });
+
+Deno.test("WsDecoder decodes text alike whether a message comes whole or in pieces", () => {
+  // A whole frame is decoded in one call, a split one as a stream: a decoder
+  // goes from one way to the other between messages without mixing them.
+  const input = cat(
+    cf({ op: OP_TEXT, payload: "héllo wörld €" }),
+    cf({ op: OP_TEXT, fin: false, payload: bytes(0x61, 0xe2, 0x82) }),
+    cf({ op: OP_CONT, payload: bytes(0xac, 0x62) }),
+    cf({ op: OP_TEXT, payload: "𝄞 clef" }),
+    cf({ op: OP_TEXT, payload: "" }),
+    cf({ op: OP_TEXT, payload: "last ✓" }),
+  );
+  const want = ["héllo wörld €", "a€b", "𝄞 clef", "", "last ✓"];
+  for (const step of [input.length, 1, 2, 3, 5, 7, 11]) {
+    const d = new WsDecoder(SERVER);
+    const got: string[] = [];
+    for (let i = 0; i < input.length; i += step) {
+      for (const ev of d.push(input.slice(i, i + step))) {
+        if (ev.type === "text") got.push(ev.data);
+      }
+    }
+    assert.deepEqual(got, want, `pushed ${step} bytes at a time`);
+  }
+});

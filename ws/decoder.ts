@@ -97,6 +97,8 @@ export class WsDecoder {
   #bin: Uint8Array[] = [];
   #text: string[] = [];
   #td: TextDecoder | null = null;
+  // #td holds a partial message's state (a streaming decode is under way).
+  #streaming = false;
   // The chunk being decoded may be kept and changed (see push).
   #owned = false;
   #retained = false;
@@ -364,10 +366,21 @@ export class WsDecoder {
       throw new WsProtocolError(1009, `Message over ${this.#max} bytes`);
     }
     if (this.#msgOp === OP_TEXT) {
+      // A message whole in one piece (the usual small one) is decoded in one
+      // call: a streaming decode costs the runtime a decoder per message.
+      const whole = !this.#streaming && this.#size === bytes.length &&
+        this.#fin && !this.#compressed && this.#got === this.#len;
       let s: string;
       try {
-        this.#td ??= new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-        s = this.#td.decode(bytes, { stream: true });
+        const td = this.#td ??= new TextDecoder("utf-8", {
+          fatal: true,
+          ignoreBOM: true,
+        });
+        if (whole) s = td.decode(bytes);
+        else {
+          this.#streaming = true;
+          s = td.decode(bytes, { stream: true });
+        }
       } catch {
         throw new WsProtocolError(1007, "Invalid UTF-8 in a text message");
       }
@@ -403,7 +416,8 @@ export class WsDecoder {
     if (this.#msgOp === OP_TEXT) {
       let tail: string;
       try {
-        tail = this.#td?.decode() ?? "";
+        tail = this.#streaming ? this.#td!.decode() : "";
+        this.#streaming = false;
       } catch {
         throw new WsProtocolError(
           1007,
