@@ -3,7 +3,8 @@
 // write them in one go. Everything that can be synchronous is: an await
 // happens only for a read, a write, an async handler or a streamed body.
 // What goes out lives in _output.ts and _respond.ts, the request map in
-// _ring.ts, bodies in _request_body.ts.
+// _ring.ts, bodies in _request_body.ts, the read that channels and bodies
+// share with the loop in _shared_read.ts.
 
 import { isDisconnect } from "../_byteconn.ts";
 import { ProtocolError } from "../http1/errors.ts";
@@ -15,15 +16,14 @@ import {
   skipEmptyLines,
 } from "../http1/head.ts";
 import { type Core, State, type Swept } from "./_core.ts";
-import type { GateEntry } from "./_gate.ts";
 import { type ServerLink, TAKEOVER, type TakeoverResponse } from "./_link.ts";
 import type { Linked } from "./_linked.ts";
-import { Output } from "./_output.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
 import { readChunked, readLength, StreamedBody } from "./_request_body.ts";
 import { type HeadStart, queueResponse, responseHead } from "./_respond.ts";
 import { type Forwarded, ringRequest } from "./_ring.ts";
 import { badResponse } from "./_check.ts";
+import { SharedRead } from "./_shared_read.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
 
 const NOT_FOUND: RingResponse = { status: 404, body: "Not Found" };
@@ -39,11 +39,8 @@ const SERVER_ERROR: RingResponse = {
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 /** One accepted connection and its request loop. */
-export class Connection extends Output
-  implements ServerLink, GateEntry, Linked, Swept {
-  gateAt = -1;
-  gatePrev: GateEntry | null = null;
-  gateNext: GateEntry | null = null;
+export class Connection extends SharedRead
+  implements ServerLink, Linked, Swept {
   linkPrev: Linked | null = null;
   linkNext: Linked | null = null;
   linked = false;
@@ -51,8 +48,6 @@ export class Connection extends Output
   channel: { serverClose(): void } | null = null;
   /** The request whose response is being made, or null. */
   #current: RequestHead | null = null;
-  // A read under way, shared by the request loop and channels.
-  #ahead: Promise<number | null> | null = null;
   // Set when a channel takes the socket over for good (a WebSocket).
   #detached = false;
   // A PROXY header may still come first.
@@ -77,7 +72,8 @@ export class Connection extends Output
         // as read() and fill() do but inline: their async frames would cost
         // two Promises per request.
         let n: number | null;
-        if (this.#ahead !== null) n = await this.#ahead;
+        const ahead = this.ahead;
+        if (ahead !== null) n = await ahead;
         else {
           const dst = this.room();
           const gate = this.core.gate;
@@ -126,20 +122,6 @@ export class Connection extends Output
       const core = this.core;
       if (--core.loops === 0 && core.loopsDone !== null) core.loopsDone();
     }
-  }
-
-  /** One read, through the server's read gate. */
-  override async read(dst: Uint8Array): Promise<number | null> {
-    const gate = this.core.gate;
-    const wait = gate.acquire(this);
-    if (wait !== undefined) await wait;
-    let n: number;
-    try {
-      n = await this.readRaw(dst);
-    } finally {
-      gate.release(this);
-    }
-    return n === 0 ? null : n;
   }
 
   /** Handles every complete request in the buffer. */
@@ -443,75 +425,6 @@ export class Connection extends Output
     this.#detached = true;
     this.#current = null;
     return this;
-  }
-
-  /**
-   * Reads more bytes into the buffer (joining a read already under way), so
-   * a channel can notice a peer that leaves while the request loop waits.
-   *
-   * @returns The count read, or null at EOF.
-   */
-  readMore(): Promise<number | null> {
-    if (this.#ahead !== null) return this.#ahead;
-    const waiters = this.#readWaiters;
-    if (waiters.length > 0) {
-      this.#readWaiters = [];
-      for (const w of waiters) w();
-    }
-    return this.#ahead = this.fill().finally(() => (this.#ahead = null));
-  }
-
-  /**
-   * Reads straight into `dst` (a whole body's own buffer), as the shared
-   * read that a watch joins: a watch only needs to learn of EOF.
-   */
-  async readDirect(dst: Uint8Array): Promise<number | null> {
-    if (this.#ahead !== null) await this.#ahead;
-    if (this.start < this.end) return 0;
-    const p = this.read(dst).then((n) => {
-      if (n === null) this.eof = true;
-      return n;
-    });
-    const ahead = p.finally(() => (this.#ahead = null));
-    // A failed read is this caller's to report; joiners see it too.
-    ahead.catch(() => {});
-    this.#ahead = ahead;
-    return await p;
-  }
-
-  // Watches waiting for the buffer to be consumed (see watchPeer).
-  #readWaiters: (() => void)[] = [];
-
-  /**
-   * The next bytes for a WebSocket channel: a read a watch started (a
-   * request signal, say) ends first, and its bytes come out first.
-   */
-  override readChunk(): Promise<Uint8Array | null> {
-    // Not async itself: the common case (no read under way) costs no frame.
-    return this.#ahead === null ? super.readChunk() : this.#afterAhead();
-  }
-
-  async #afterAhead(): Promise<Uint8Array | null> {
-    if (await this.#ahead!.catch(() => null) === null) return null;
-    return super.readChunk();
-  }
-
-  async watchPeer(active: () => boolean): Promise<boolean> {
-    const limit = this.core.limits.maxHeaderBytes;
-    try {
-      while (active()) {
-        // With that much buffered (a streamed body the handler has not
-        // taken yet), watch on only once someone reads again.
-        if (this.end - this.start >= limit) {
-          await new Promise<void>((r) => this.#readWaiters.push(r));
-          continue;
-        }
-        if ((await this.readMore()) === null) return active();
-      }
-      return false;
-    } catch {
-      return active();
-    }
   }
 
   /** A request that did not arrive in time: 408, then close. */

@@ -68,13 +68,8 @@
 import { describe } from "../_describe.ts";
 import { checkOptions } from "../_options.ts";
 import type { Channel } from "../channel.ts";
-import {
-  DELIVER,
-  type Deliverable,
-  WATCH_CLOSE,
-  WORKER_GROUP,
-} from "../_hooks.ts";
-import { Outgoing } from "./_outgoing.ts";
+import { type Deliverable, WATCH_CLOSE, WORKER_GROUP } from "../_hooks.ts";
+import { deliverTo, type SlowPolicy, slowPolicy } from "./_deliver.ts";
 import { broadcastTransport, claimName, liveNames } from "./broadcast.ts";
 import type {
   PublishResult,
@@ -91,9 +86,6 @@ const TOPICS_OPTIONS = [
   "onSlow",
   "onUndelivered",
 ];
-
-/** Default most bytes queued for a subscriber that still gets messages. */
-const MAX_BUFFERED = 1024 * 1024;
 
 /**
  * A publish/subscribe hub over channels: a set of channels per topic, and an
@@ -136,8 +128,7 @@ export class Topics {
   // Channels whose close this hub already watches (once per channel).
   readonly #watched = new WeakSet<Channel>();
   readonly #transport: Transport | null;
-  readonly #maxBuffered: number;
-  readonly #closeSlow: boolean;
+  readonly #policy: SlowPolicy;
   readonly #onUndelivered: (
     topic: string,
     message: TopicMessage,
@@ -157,24 +148,7 @@ export class Topics {
    */
   constructor(options: TopicsOptions = {}) {
     checkOptions("Topics", options, TOPICS_OPTIONS);
-    const max = options.maxBuffered ?? MAX_BUFFERED;
-    if (typeof max !== "number" || !(max >= 0)) {
-      throw new RangeError(
-        `Topics: maxBuffered must be a number of bytes, at least 0: received ${
-          String(max)
-        }`,
-      );
-    }
-    const onSlow = options.onSlow ?? "skip";
-    if (onSlow !== "skip" && onSlow !== "close") {
-      throw new TypeError(
-        `Topics: onSlow must be "skip" or "close": received ${
-          JSON.stringify(onSlow)
-        }`,
-      );
-    }
-    this.#maxBuffered = max;
-    this.#closeSlow = onSlow === "close";
+    this.#policy = slowPolicy(options);
     this.#onUndelivered = options.onUndelivered ?? logUndelivered;
     if (options.transport === undefined) {
       const group = (globalThis as Record<symbol, unknown>)[WORKER_GROUP];
@@ -477,33 +451,8 @@ export class Topics {
   // Delivers to the local subscribers of `topic`.
   #deliver(topic: string, message: TopicMessage): PublishResult {
     const set = this.#topics.get(topic);
-    let delivered = 0, skipped = 0, closed = 0;
-    if (set !== undefined) {
-      const m = new Outgoing(message);
-      const max = this.#maxBuffered;
-      for (const ch of set) {
-        if (ch.bufferedAmount > max) {
-          if (this.#closeSlow) {
-            this.#leave(ch);
-            closeSlow(ch);
-            closed++;
-          } else skipped++;
-          continue;
-        }
-        let ok = false;
-        try {
-          ok = ch[DELIVER] !== undefined
-            ? ch[DELIVER](m)
-            : ch.isOpen && ch.send(m.value);
-        } catch (err) {
-          console.error(err);
-        }
-        if (ok) delivered++;
-        // A long-poll answers once; a refused or failed channel is gone.
-        if (!ch.isOpen) this.#leave(ch);
-      }
-    }
-    return { delivered, skipped, closed };
+    if (set === undefined) return { delivered: 0, skipped: 0, closed: 0 };
+    return deliverTo(set, message, this.#policy, this.#leave);
   }
 
   // A channel leaves every topic (it closed, or asked to).
@@ -542,16 +491,6 @@ function checkChannel(where: string, channel: unknown): void {
         describe(channel)
       }`,
     );
-  }
-}
-
-// The "close" policy: 1008 (policy violation) on a WebSocket; an HTTP
-// channel just closes.
-function closeSlow(ch: Channel): void {
-  try {
-    ch.close(1008, "Too slow for its topics");
-  } catch (err) {
-    console.error(err);
   }
 }
 
