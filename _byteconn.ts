@@ -18,20 +18,19 @@ const MAX_CHUNK = 64 * 1024;
 // Conn.read() when this Deno exposes it in its internal namespace and the
 // connection carries Deno's resource id; anything else reads through
 // conn.read(). No connection of ours is unref'd, so the Set has no use here.
-type CoreRead = (rid: number, dst: Uint8Array) => Promise<number>;
-const CORE_READ: CoreRead | null = findCoreRead();
-let coreReads = CORE_READ !== null;
+interface Core {
+  read(rid: number, dst: Uint8Array): Promise<number>;
+}
+const CORE: Core | null = findCore();
+let coreReads = CORE !== null;
 
-function findCoreRead(): CoreRead | null {
+function findCore(): Core | null {
   try {
     const deno = Deno as unknown as Record<symbol | "internal", unknown>;
     const key = deno.internal;
     if (typeof key !== "symbol") return null;
-    const core = (deno[key] as { core?: { read?: unknown } } | undefined)
-      ?.core;
-    const read = core?.read;
-    if (typeof read !== "function") return null;
-    return (rid, dst) => read.call(core, rid, dst);
+    const core = (deno[key] as { core?: Partial<Core> } | undefined)?.core;
+    return typeof core?.read === "function" ? core as Core : null;
   } catch {
     return null;
   }
@@ -54,8 +53,8 @@ export type RawRead = (dst: Uint8Array) => Promise<number>;
 export function rawReader(conn: Deno.Conn): RawRead {
   const rid = coreReads ? ridOf(conn) : -1;
   if (rid >= 0) {
-    const read = CORE_READ!;
-    return (dst) => read(rid, dst);
+    const core = CORE!;
+    return (dst) => core.read(rid, dst);
   }
   return async (dst) => (await conn.read(dst)) ?? 0;
 }
@@ -65,7 +64,7 @@ export function rawReader(conn: Deno.Conn): RawRead {
  * this Deno has it) or through conn.read() (false). Returns the mode set.
  */
 export function _useCoreReads(on: boolean): boolean {
-  coreReads = on && CORE_READ !== null;
+  coreReads = on && CORE !== null;
   return coreReads;
 }
 
