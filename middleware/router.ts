@@ -6,6 +6,7 @@
 
 import type { RingRequest, RingResponse } from "../server/types.ts";
 import { checkOptions } from "../_options.ts";
+import { isToken } from "../http1/_chars.ts";
 import type { HandlerResult } from "./compose.ts";
 
 /**
@@ -233,7 +234,7 @@ export function router<
         return route.handler(r);
       }
     }
-    const allow = allowed(table, path, req);
+    const allow = allowed(table, path, method, req);
     if (allow === "") return notFound(req);
     if (method === "options") return { status: 204, headers: { allow } };
     return {
@@ -258,14 +259,20 @@ function accepts(routeMethod: string, method: string): boolean {
     (routeMethod === "get" && method === "head");
 }
 
-/** The Allow value for a path: methods of the routes it matches, or "". */
+/**
+ * The Allow value for a path: methods of the routes it matches, or "". The
+ * routes that accept `method` already failed to match it: only the others
+ * are tried.
+ */
 function allowed<R extends RingRequest, Res>(
   table: Compiled<R, Res>[],
   path: string,
+  method: string,
   req: RingRequest,
 ): string {
   const methods: string[] = [];
   for (const route of table) {
+    if (accepts(route.method, method)) continue;
     if (matchPath(route, path, req) === null) continue;
     const m = route.method.toUpperCase();
     if (!methods.includes(m)) methods.push(m);
@@ -315,7 +322,6 @@ function decode(value: string): string {
   }
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // A canonical pathname pattern made of literal text and plain `:name`
 // parameters only (no modifiers, groups, wildcards or escapes).
 const SIMPLE_SYNTAX = /^(?:[^:*(){}?+\\]|:[A-Za-z_$][\w$]*(?![?*+(]))*$/;
@@ -343,7 +349,7 @@ function compile<R extends RingRequest, Res>(
     );
   }
   const [method, source, handler] = route;
-  if (typeof method !== "string" || (method !== "*" && !TOKEN.test(method))) {
+  if (typeof method !== "string" || (method !== "*" && !isToken(method))) {
     throw new TypeError(
       `router: route ${i} has a bad method ${JSON.stringify(method)}`,
     );

@@ -85,7 +85,7 @@ export interface ChannelOptions {
 }
 
 /** Returns the link behind a request map, or throws. */
-export function connOf(req: RingRequest<unknown>): RequestLink {
+function connOf(req: RingRequest<unknown>): RequestLink {
   const link = linkOf(req);
   if (link === undefined) {
     throw new TypeError(

@@ -165,7 +165,7 @@ export class Topics {
       },
       undelivered: (topic, message, error) =>
         this.#undelivered(topic, message, error),
-      topics: () => [...this.#topics.keys()],
+      topics: () => this.topics(),
     };
     this.ready = Promise.resolve(this.#transport?.open(link));
     // A transport that cannot start rejects `ready`; unawaited, that must
