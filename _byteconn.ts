@@ -4,7 +4,6 @@
 // ends, and writes whole buffers however the socket splits them.
 
 import { findHeadEnd } from "./http1/head.ts";
-import { ProtocolError } from "./http1/errors.ts";
 
 /** Largest buffer a WebSocket read grows to while reads keep filling it. */
 const MAX_CHUNK = 64 * 1024;
@@ -195,24 +194,6 @@ export class ByteConn {
   /** Forgets a partial head search (the caller consumed the head). */
   resetScan(): void {
     this.#scan = 0;
-  }
-
-  /**
-   * Reads until the buffer holds a whole head from `start`.
-   *
-   * @param maxBytes Largest head accepted.
-   * @returns Where the head ends, or -1 when the peer closed first.
-   * @throws {ProtocolError} 431 when the head grows past `maxBytes`.
-   */
-  async fillHead(maxBytes: number): Promise<number> {
-    for (;;) {
-      const he = this.headEnd();
-      if (he >= 0) return he;
-      if (this.end - this.start > maxBytes) {
-        throw new ProtocolError(431, `Head larger than ${maxBytes} bytes`);
-      }
-      if (await this.fill() === null) return -1;
-    }
   }
 
   /**

@@ -16,7 +16,7 @@ import { callWatchers, WATCH_CLOSE } from "./_hooks.ts";
 export type ErrorSink = (err: unknown) => void;
 
 /** Most bytes a channel queues for a slow peer, unless told otherwise. */
-export const MAX_QUEUE = 16 * 1024 * 1024;
+const MAX_QUEUE = 16 * 1024 * 1024;
 
 /** Channel states. */
 export const Open = 0, Closing = 1, Done = 2;

@@ -55,7 +55,7 @@ export async function readWhole(
     let got = have;
     while (got < length) {
       const n = await c.read(out.subarray(got));
-      if (n === null || n === 0) throw closedEarly(c);
+      if (n === null) throw closedEarly(c);
       got += n;
     }
     return out;

@@ -184,8 +184,7 @@ export class Connection extends ByteConn {
   override async write(b: Uint8Array): Promise<void> {
     this.begin();
     try {
-      const n = await this.conn.write(b);
-      if (n < b.length) await this.writeRest(b, n);
+      await super.write(b);
     } catch (e) {
       throw this.ioError(e);
     }

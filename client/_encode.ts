@@ -68,7 +68,8 @@ export function replayable(body: PreparedBody): boolean {
   return body.kind !== "stream";
 }
 
-const NONE: PreparedBody = { kind: "none" };
+/** No body. */
+export const NONE: PreparedBody = { kind: "none" };
 
 /**
  * Turns the body options into something the connection can write. Exactly

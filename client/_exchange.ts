@@ -19,7 +19,8 @@ import {
   userHeaders,
 } from "../http1/serialize.ts";
 import { type Connection, MIN_READ } from "./_conn.ts";
-import { type Hop, NO_BODY, type Settings } from "./_settings.ts";
+import { NONE } from "./_encode.ts";
+import type { Hop, Settings } from "./_settings.ts";
 import { asClientError, ClientError } from "./errors.ts";
 import type { PlainRequest, WireRequest } from "./_wire.ts";
 
@@ -140,7 +141,7 @@ function serialise(h: Hop, s: Settings): WireRequest {
   if (b.kind === "bytes" && b.bytes.length <= MERGE_LIMIT) {
     const bytes = latin1Bytes(head, b.bytes.length);
     bytes.set(b.bytes, head.length);
-    return { bytes, body: NO_BODY, framing: f.framing, close };
+    return { bytes, body: NONE, framing: f.framing, close };
   }
   return { bytes: latin1Bytes(head), body: b, framing: f.framing, close };
 }
@@ -154,7 +155,7 @@ export function connectRequest(
   if (auth !== null) head += `Proxy-Authorization: ${auth}\r\n`;
   return {
     bytes: latin1Bytes(head + "\r\n"),
-    body: NO_BODY,
+    body: NONE,
     framing: Framing.None,
     close: false,
   };

@@ -5,7 +5,12 @@
 import { isFieldValue } from "../http1/_chars.ts";
 import type { ResponseHead } from "../http1/head.ts";
 import type { OutHeaders } from "../http1/serialize.ts";
-import { paramString, prepareBody, type PreparedBody } from "./_encode.ts";
+import {
+  NONE,
+  paramString,
+  prepareBody,
+  type PreparedBody,
+} from "./_encode.ts";
 import {
   basic,
   parseProxy,
@@ -86,7 +91,7 @@ export interface Settings {
 }
 
 /** A header value checked for CR, LF and other control bytes. */
-export function checkValue(name: string, v: string): string {
+function checkValue(name: string, v: string): string {
   if (!isFieldValue(v)) {
     throw new ClientError(
       "bad-option",
@@ -166,12 +171,9 @@ export interface Hop {
   auth: string | null;
 }
 
-/** The body of a request that sends none. */
-export const NO_BODY: PreparedBody = { kind: "none" };
-
 /**
  * The first hop of a request: its target and credentials; the body is
- * {@linkcode NO_BODY} until {@linkcode prepareHopBody} fills it in.
+ * {@linkcode NONE} until {@linkcode prepareHopBody} fills it in.
  */
 export function firstHop(
   o: RequestOptions,
@@ -194,7 +196,7 @@ export function firstHop(
   } else if (target.userinfo !== null) {
     auth = basic(target.userinfo);
   }
-  return { target, method, headers: o.headers, body: NO_BODY, auth };
+  return { target, method, headers: o.headers, body: NONE, auth };
 }
 
 /** Whether the options carry a request body. */
@@ -281,7 +283,7 @@ export function redirect(
   }
   if (status <= 303) {
     if (hop.method !== "HEAD") hop.method = "GET";
-    hop.body = NO_BODY;
+    hop.body = NONE;
     hop.headers = dropHeaders(hop.headers, ENTITY);
   } else if (hop.body.kind === "stream") {
     throw new ClientError(

@@ -45,7 +45,6 @@ import type {
   ResolvedOptions,
 } from "./types.ts";
 
-/** Largest redirect body read to keep its connection; larger ones close it. */
 // Option names request() accepts; `traceRedirects` too, so the `opts` a
 // response carries back can be sent again.
 const KNOWN: ReadonlySet<string> = new Set<string>([
@@ -53,6 +52,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>([
   "traceRedirects",
 ]);
 
+/** Largest redirect body read to keep its connection; larger ones close it. */
 const DRAIN_LIMIT = 65536;
 
 /** A request and its response head, on its connection. */

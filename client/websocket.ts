@@ -19,7 +19,7 @@ import { Connection } from "./_conn.ts";
 import { type Attempt, attempt, dial } from "./_dial.ts";
 import { exchange } from "./_exchange.ts";
 import type { WireRequest } from "./_wire.ts";
-import { NO_BODY } from "./_settings.ts";
+import { NONE } from "./_encode.ts";
 import {
   type KeySettings,
   parseProxy,
@@ -29,9 +29,9 @@ import {
 import { ClientError } from "./errors.ts";
 
 const LIMITS = { maxLine: 8192, maxHeaderBytes: 64 * 1024 };
-// The channel's read buffer at rest, as the server's WebSockets have it:
-// ByteConn.readChunk() drops a buffer over 4 KiB after each small read, so
-// a larger one (the HTTP client's 16 KiB) would be reallocated per message.
+// The channel's read buffer at rest, as the server's WebSockets have it: an
+// idle WebSocket keeps 1 KiB, not the HTTP client's 16 KiB;
+// ByteConn.readChunk() grows it while reads fill it.
 const WS_BUFFER = 1024;
 
 /**
@@ -245,7 +245,6 @@ function logError(err: unknown): void {
   console.error("httpkit: WebSocket callback failed:", err);
 }
 
-/** Checks the option values; the connect timeout in ms (0: none). */
 /** Every option name websocket() knows. */
 const WEBSOCKET_OPTIONS = [
   "protocols",
@@ -261,6 +260,7 @@ const WEBSOCKET_OPTIONS = [
   "errorLogger",
 ];
 
+/** Checks the option values; the connect timeout in ms (0: none). */
 function checkOptions(o: WebSocketOptions, url: string): number {
   checkKnown("websocket", o, WEBSOCKET_OPTIONS);
   const ms = o.connectTimeout ?? 30_000;
@@ -337,7 +337,7 @@ function upgradeRequest(
   }
   return {
     bytes: new TextEncoder().encode(h + "\r\n"),
-    body: NO_BODY,
+    body: NONE,
     framing: Framing.None,
     close: false,
   };

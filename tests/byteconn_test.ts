@@ -1,13 +1,12 @@
 // ByteConn (_byteconn.ts), the socket helper under every connection, over a
 // real loopback socket pair: the read buffer (compaction, growth, shrinking),
-// the head search resuming across reads, fillHead's end and limit, the
-// WebSocket chunk reader and its keep(), and write-all on partial writes;
+// the head search resuming across reads, the WebSocket chunk reader and its
+// keep(), and write-all on partial writes;
 // and the two ways a read reaches the socket (Deno's read op, conn.read()).
 
 import assert from "node:assert/strict";
 import { _useCoreReads, ByteConn, rawReader } from "../_byteconn.ts";
 import { request, runServer } from "../mod.ts";
-import { ProtocolError } from "../http1/errors.ts";
 import { bytes, latin1, sleep } from "./_helpers.ts";
 
 /** A connected loopback pair: `local` for the ByteConn, `peer` to drive it. */
@@ -253,65 +252,6 @@ Deno.test("headEnd() resumes correctly after room() compacts the buffer under a 
     assert.equal(bc.buf.length, 32);
     assert.equal(bc.headEnd(), 26);
     assert.equal(pending(bc), second + "tail");
-  });
-});
-
-// ---------------------------------------------------------------------------
-// fillHead()
-
-Deno.test("fillHead() reads until a whole head is in the buffer", async () => {
-  await withConn(16, async (bc, peer) => {
-    const writing = (async () => {
-      for (
-        const part of ["GET / HT", "TP/1.1\r\nHo", "st: a\r\n\r", "\nrest"]
-      ) {
-        await send(peer, part);
-        await sleep(5);
-      }
-    })();
-    const he = await bc.fillHead(1024);
-    await writing;
-    assert.equal(he, HEAD.length);
-    assert.equal(latin1(bc.buf.subarray(0, he)), HEAD);
-  });
-});
-
-Deno.test("fillHead() returns -1 when the peer closes before the head ends", async () => {
-  await withConn(64, async (bc, peer) => {
-    await send(peer, "GET / HTTP/1.1\r\nHost: a\r\n");
-    peer.closeWrite();
-    assert.equal(await bc.fillHead(1024), -1);
-    assert.equal(pending(bc), "GET / HTTP/1.1\r\nHost: a\r\n");
-  });
-  await withConn(64, async (bc, peer) => {
-    peer.closeWrite();
-    assert.equal(await bc.fillHead(1024), -1, "EOF before any byte");
-  });
-});
-
-Deno.test("fillHead() throws a ProtocolError 431 once a head grows past maxBytes", async () => {
-  await withConn(64, async (bc, peer) => {
-    const writing = send(peer, "GET / HTTP/1.1\r\n" + "X: y\r\n".repeat(40));
-    await assert.rejects(
-      () => bc.fillHead(100),
-      (err: unknown) => {
-        assert.ok(err instanceof ProtocolError);
-        assert.equal(err.status, 431);
-        return true;
-      },
-    );
-    await writing;
-  });
-  // exactly maxBytes without the blank line is not over the limit yet
-  await withConn(64, async (bc, peer) => {
-    await send(peer, "x".repeat(100));
-    peer.closeWrite();
-    assert.equal(await bc.fillHead(100), -1);
-  });
-  // a complete head within the limit is fine
-  await withConn(64, async (bc, peer) => {
-    await send(peer, HEAD);
-    assert.equal(await bc.fillHead(HEAD.length), HEAD.length);
   });
 });
 
