@@ -21,6 +21,7 @@
 import { CONN, linkOf } from "../server/_link.ts";
 import type { Handler, RingRequest } from "../server/types.ts";
 import { hasToken } from "../http1/_chars.ts";
+import { mediaType } from "../http1/media.ts";
 import { LightRequest, requestUrl } from "./_request.ts";
 import { settle, toResponse } from "./response.ts";
 
@@ -248,14 +249,7 @@ export async function toRingRequest(
     const b = new Uint8Array(await request.arrayBuffer());
     if (b.length > 0) body = b;
   }
-  const ct = headers["content-type"];
-  let contentType: string | null = null;
-  let charset: string | null = null;
-  if (ct !== undefined) {
-    contentType = ct.split(";")[0].trim().toLowerCase();
-    const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(ct);
-    if (m !== null) charset = m[1].toLowerCase();
-  }
+  const { type: contentType, charset } = mediaType(headers["content-type"]);
   const cl = headers["content-length"];
   const scheme = url.protocol === "https:" || url.protocol === "wss:"
     ? "https"
@@ -287,9 +281,7 @@ export async function toRingRequest(
     websocket: hasToken(headers["upgrade"], "websocket") &&
       hasToken(headers["connection"], "upgrade"),
   };
-  const link = origin === undefined
-    ? undefined
-    : (origin as unknown as Record<symbol, unknown>)[CONN];
+  const link = origin === undefined ? undefined : linkOf(origin);
   if (link !== undefined) {
     (req as unknown as Record<symbol, unknown>)[CONN] = link;
   }

@@ -223,9 +223,9 @@ export function serve(
     onListen = logListen,
     onError = defaultOnError,
     signal,
+    handler: _handler,
     ...rest
   } = options as ServeInit;
-  delete (rest as Partial<ServeInit>).handler;
   const server = runServer(ringHandler(handler, onError), {
     ...rest,
     ip: hostname,
@@ -288,9 +288,9 @@ function serveWorkers(
     onListen = logListen,
     onError: _onError,
     signal,
+    handler: _handler,
     ...rest
   } = options as ServeInit;
-  delete (rest as Partial<ServeInit>).handler;
   const server = runWorkers(module, {
     ...rest,
     ip: hostname,

@@ -180,7 +180,7 @@ export function upgradeWebSocket(
     req.headers,
     { protocols, deflate: options.deflate ?? true },
   );
-  const url = request.url.replace(/^http/, "ws");
+  const url = wsUrl(req);
   const socket = new ServerWebSocket(
     url,
     agreed.ok ? agreed.protocol ?? "" : "",

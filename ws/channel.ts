@@ -196,20 +196,18 @@ export class WsChannel extends ChannelBase {
   send(data: ChannelData, closeAfterSend = false): boolean {
     const map = isPlainObject(data);
     const body: unknown = map ? data.body : data;
-    let queued: boolean;
-    if (typeof body === "string") {
-      if (this.state !== Open) return false;
-      queued = this.#enc.frame(OP_TEXT, encoder.encode(body), this.#queueFrame);
-    } else if (body instanceof Uint8Array) {
-      if (this.state !== Open) return false;
-      queued = this.#enc.frame(OP_BINARY, body, this.#queueFrame);
-    } else {
+    const text = typeof body === "string";
+    if (!text && !(body instanceof Uint8Array)) {
       throw new TypeError(
         `A WebSocket message must be a string or a Uint8Array: received ${
           map ? `a map whose body is ${describe(body)}` : describe(data)
         }`,
       );
     }
+    if (this.state !== Open) return false;
+    const queued = text
+      ? this.#enc.frame(OP_TEXT, encoder.encode(body), this.#queueFrame)
+      : this.#enc.frame(OP_BINARY, body, this.#queueFrame);
     if (!queued) return this.#overflow();
     if (closeAfterSend) this.close();
     return true;

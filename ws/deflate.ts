@@ -135,11 +135,18 @@ export class PerMessageDeflate {
    * with context takeover, where each connection's stream differs.
    */
   get shareKey(): string | null {
-    if (!this.#ownNoContext) return null;
-    return `${this.#ownBits}/${this.#level}/${this.#memLevel}/${
-      this.#persistent ? "z" : "1"
-    }`;
+    // Asked once per subscriber per published message: made once.
+    if (this.#shareKey === undefined) {
+      this.#shareKey = this.#ownNoContext
+        ? `${this.#ownBits}/${this.#level}/${this.#memLevel}/${
+          this.#persistent ? "z" : "1"
+        }`
+        : null;
+    }
+    return this.#shareKey;
   }
+
+  #shareKey: string | null | undefined = undefined;
 
   get #ownNoContext(): boolean {
     return this.role === "server"
