@@ -189,6 +189,7 @@ export function upgradeWebSocket(
   );
   const res = asChannel(req, socket[HANDLERS], {
     protocols,
+    headers: options.headers,
     deflate: options.deflate,
     maxWs: options.maxWs,
     maxQueue: options.maxQueue,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { type HttpServer, serve } from "../adapter/serve.ts";
 import type { FetchHandler } from "../adapter/convert.ts";
 import { upgradeWebSocket } from "../adapter/websocket.ts";
-import { RawClient } from "./_helpers.ts";
+import { RawClient, wsUpgrade } from "./_helpers.ts";
 
 async function withWs(
   handler: FetchHandler,
@@ -156,6 +156,23 @@ Deno.test("upgradeWebSocket() agrees on the subprotocol the client offers", asyn
     assert.equal(serverProtocol, "chat.v2");
     ws.close();
     await closed(ws);
+  });
+});
+
+Deno.test("upgradeWebSocket() sends its headers option with the 101", async () => {
+  await withWs((request) => {
+    const { socket, response } = upgradeWebSocket(request, {
+      headers: { "x-greeting": "hi" },
+    });
+    socket.onopen = () => socket.close();
+    return response;
+  }, async (s) => {
+    const c = await RawClient.connect(s.addr.port);
+    await c.write(wsUpgrade("/ws"));
+    const head = await c.readHead();
+    c.close();
+    assert.match(head, /^HTTP\/1\.1 101 /);
+    assert.match(head, /\r\nx-greeting: hi\r\n/i);
   });
 });
 
