@@ -16,7 +16,6 @@ import {
 } from "./_fields.ts";
 
 export type { HeaderMap, HeadLimits } from "./_fields.ts";
-export { validHost } from "./_fields.ts";
 
 const CR = 0x0d, LF = 0x0a, SP = 0x20;
 
@@ -36,7 +35,10 @@ export interface RequestHead extends HeadFields {
   authority: string | null;
   /** The connection may be reused after this request. */
   keepAlive: boolean;
-  /** `Expect: 100-continue` was sent. */
+  /**
+   * `Expect: 100-continue` was sent in an HTTP/1.1 request (a server ignores
+   * it from HTTP/1.0, RFC 9110 §10.1.1).
+   */
   expectContinue: boolean;
 }
 
@@ -211,7 +213,7 @@ export function parseRequestHead(
   const conn = f.connection;
   f.keepAlive = keepAlive(http10, conn);
   const expect = f.headers["expect"];
-  f.expectContinue = expect !== undefined &&
+  f.expectContinue = !http10 && expect !== undefined &&
     expect.toLowerCase() === "100-continue";
   return f;
 }

@@ -88,7 +88,10 @@ const STREAM_READ = 64 * 1024;
  */
 export const DISCARD_LIMIT = 256 * 1024;
 
-const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+/** The interim response a client that sent `Expect: 100-continue` waits for. */
+export const CONTINUE: Uint8Array = new TextEncoder().encode(
+  "HTTP/1.1 100 Continue\r\n\r\n",
+);
 
 /**
  * A request body handed to the handler as a stream pulled from the socket:
@@ -168,7 +171,7 @@ export class StreamedBody {
     this.#started = true;
     const c = this.#c;
     const h = this.#head;
-    if (h.expectContinue && !h.http10 && c.start === c.end) {
+    if (h.expectContinue && c.start === c.end) {
       await c.write(CONTINUE);
     }
   }
@@ -221,11 +224,27 @@ export class StreamedBody {
     return null;
   }
 
-  async #readInto(dst: Uint8Array): Promise<number> {
+  // Straight into `dst` (a whole body's own buffer).
+  #readInto(dst: Uint8Array): Promise<number> {
+    return this.#bodyRead(() => this.#c.readDirect(dst));
+  }
+
+  // Into the connection's buffer.
+  async #read(): Promise<void> {
+    const c = this.#c;
+    // Large reads while a body streams (not while another read is under
+    // way: its bytes go into the buffer it started with).
+    c.reserve(STREAM_READ);
+    await this.#bodyRead(() => c.readMore());
+  }
+
+  // One read of body bytes under the body's timeout; the state it left is
+  // restored after. A client that leaves mid-body is a Disconnect.
+  async #bodyRead(read: () => Promise<number | null>): Promise<number> {
     const c = this.#c;
     const prev = c.state;
     c.enter(State.Body);
-    const n = await c.readDirect(dst);
+    const n = await read();
     c.enter(prev === State.Body ? State.Handler : prev);
     if (n === null) {
       throw new Disconnect(
@@ -233,22 +252,6 @@ export class StreamedBody {
       );
     }
     return n;
-  }
-
-  async #read(): Promise<void> {
-    const c = this.#c;
-    // Large reads while a body streams (not while another read is under
-    // way: its bytes go into the buffer it started with).
-    c.reserve(STREAM_READ);
-    const prev = c.state;
-    c.enter(State.Body);
-    const n = await c.readMore();
-    c.enter(prev === State.Body ? State.Handler : prev);
-    if (n === null) {
-      throw new Disconnect(
-        "The client closed the connection before the end of the request body",
-      );
-    }
   }
 
   /**
@@ -327,7 +330,7 @@ export class StreamedBody {
     if (this.done) return true;
     if (this.error !== null) return false;
     const h = this.#head;
-    if (h.expectContinue && !this.#started && !h.http10) return false;
+    if (h.expectContinue && !this.#started) return false;
     if (this.#remaining < 0) return true;
     return this.#remaining - (this.#c.end - this.#c.start) <= DISCARD_LIMIT;
   }

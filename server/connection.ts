@@ -19,7 +19,12 @@ import { type Core, State, type Swept } from "./_core.ts";
 import { type ServerLink, TAKEOVER, type TakeoverResponse } from "./_link.ts";
 import type { Linked } from "./_linked.ts";
 import { parseProxyHeader, proxyPrefix } from "./_proxy.ts";
-import { readChunked, readLength, StreamedBody } from "./_request_body.ts";
+import {
+  CONTINUE,
+  readChunked,
+  readLength,
+  StreamedBody,
+} from "./_request_body.ts";
 import { type HeadStart, queueResponse, responseHead } from "./_respond.ts";
 import { type Forwarded, ringRequest } from "./_ring.ts";
 import { badResponse } from "./_check.ts";
@@ -36,7 +41,6 @@ const SERVER_ERROR: RingResponse = {
   status: 500,
   body: "Internal Server Error",
 };
-const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 /** One accepted connection and its request loop. */
 export class Connection extends SharedRead
@@ -200,8 +204,10 @@ export class Connection extends SharedRead
     if (cl > core.maxBody) {
       return this.refuse(new ProtocolError(413, "Request body too large"));
     }
+    // The map a streamBody predicate looks at is the one the handler gets.
+    let req: RingRequest | null = null;
     if (core.streamBody !== false) {
-      const req = this.#ringRequest(head, null);
+      req = this.#ringRequest(head, null);
       let stream: boolean;
       try {
         stream = core.streamBody === true ||
@@ -217,14 +223,18 @@ export class Connection extends SharedRead
     if (framing === Framing.Length && this.end - this.start >= cl) {
       const body = this.buf.slice(this.start, this.start + cl);
       this.start += cl;
-      return this.#dispatch(head, body);
+      return this.#dispatch(head, body, req);
     }
-    return this.#slowBody(head, framing);
+    return this.#slowBody(head, framing, req);
   }
 
-  async #slowBody(head: RequestHead, framing: Framing): Promise<boolean> {
+  async #slowBody(
+    head: RequestHead,
+    framing: Framing,
+    req: RingRequest | null,
+  ): Promise<boolean> {
     await this.flush();
-    if (head.expectContinue && this.start === this.end && !head.http10) {
+    if (head.expectContinue && this.start === this.end) {
       await this.write(CONTINUE);
     }
     let body: Uint8Array;
@@ -236,7 +246,7 @@ export class Connection extends SharedRead
       if (err instanceof ProtocolError) return this.refuse(err);
       throw err;
     }
-    const r = this.#dispatch(head, body);
+    const r = this.#dispatch(head, body, req);
     return r === true || r === false ? r : await r;
   }
 
@@ -266,11 +276,15 @@ export class Connection extends SharedRead
     return ringRequest(this.core, this, this.#forwarded, head, body);
   }
 
+  // `req` is the map already made for a streamBody predicate, if any.
   #dispatch(
     head: RequestHead,
     body: Uint8Array | null,
+    req: RingRequest | null = null,
   ): boolean | Promise<boolean> {
-    return this.#handle(this.#ringRequest(head, body), head);
+    if (req === null) req = this.#ringRequest(head, body);
+    else req.body = body;
+    return this.#handle(req, head);
   }
 
   /** Calls the handler and queues (or awaits) its response. */

@@ -514,6 +514,11 @@ accepts(
   `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nExpect: 100-Continue\r\n\r\n`,
   { expectContinue: true },
 );
+accepts(
+  "Expect: 100-continue from HTTP/1.0 (ignored)",
+  `POST / HTTP/1.0\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n`,
+  { expectContinue: false },
+);
 accepts("another Expect value", `GET / HTTP/1.1\r\n${H}Expect: foo\r\n\r\n`, {
   expectContinue: false,
 });
