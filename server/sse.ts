@@ -18,7 +18,6 @@ import { checkOptions } from "../_options.ts";
 import { unrefInterval } from "../_timers.ts";
 import { asChannel } from "./channel.ts";
 import {
-  callWatchers,
   DELIVER,
   type Deliverable,
   type Prepared,
@@ -301,9 +300,6 @@ class EventStream implements SseChannel {
   #timer = 0;
   // Something was written since the last keep-alive tick.
   #wrote = false;
-  // topics/: the hubs to tell once the stream closes.
-  #watchers: ((ch: Channel) => void)[] | null = null;
-  #closed = false;
 
   constructor(
     req: RingRequest,
@@ -378,9 +374,6 @@ class EventStream implements SseChannel {
   closed(status: CloseStatus): void {
     if (this.#timer !== 0) clearInterval(this.#timer);
     this.#timer = 0;
-    this.#closed = true;
-    callWatchers(this, this.#watchers);
-    this.#watchers = null;
     this.#h.onClose?.(this, status);
   }
 
@@ -395,10 +388,13 @@ class EventStream implements SseChannel {
     return ch[DELIVER](m, true);
   }
 
-  /** topics/: calls `fn(this)` once when the stream closes. */
+  /**
+   * topics/: calls `fn(this)` once when the stream closes, as its HTTP
+   * channel tells its own watchers (before onClose). A hub subscribes only
+   * an open stream, so the channel is there.
+   */
   [WATCH_CLOSE](fn: (ch: Channel) => void): void {
-    if (this.#closed) fn(this);
-    else (this.#watchers ??= []).push(fn);
+    (this.#ch as Deliverable)[WATCH_CLOSE]!(() => fn(this));
   }
 
   #write(text: string, closeAfterSend: boolean): boolean {
