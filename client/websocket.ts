@@ -8,6 +8,7 @@ import type { Channel, ChannelHandlers } from "../channel.ts";
 import { checkOptions as checkKnown } from "../_options.ts";
 import { isFieldValue, isToken } from "../http1/_chars.ts";
 import { Framing } from "../http1/framing.ts";
+import { latin1Bytes } from "../http1/serialize.ts";
 import type { ResponseHead } from "../http1/head.ts";
 import { WsChannel } from "../ws/channel.ts";
 import {
@@ -336,7 +337,9 @@ function upgradeRequest(
     h += `${name}: ${value}\r\n`;
   }
   return {
-    bytes: new TextEncoder().encode(h + "\r\n"),
+    // latin1, as the HTTP client sends its heads (isFieldValue allows no
+    // char above 255).
+    bytes: latin1Bytes(h + "\r\n"),
     body: NONE,
     framing: Framing.None,
     close: false,

@@ -254,6 +254,43 @@ Deno.test("websocket() rejects connection-closed and protocol for broken answers
   }
 });
 
+Deno.test("websocket() sends header values as latin1 bytes, as the HTTP client does", async () => {
+  const head = Promise.withResolvers<Uint8Array>();
+  const server = rawServer(async (c) => {
+    const buf = new Uint8Array(4096);
+    let at = 0;
+    for (;;) {
+      const n = await c.read(buf.subarray(at));
+      if (n === null) break;
+      at += n;
+      if (
+        new TextDecoder("latin1").decode(buf.subarray(0, at)).includes(
+          "\r\n\r\n",
+        )
+      ) break;
+    }
+    head.resolve(buf.slice(0, at));
+    c.close();
+  });
+  try {
+    await rejects(
+      websocket(`ws://127.0.0.1:${server.port}/`, {}, {
+        headers: { "x-name": "caf\u00e9" },
+      }),
+      "connection-closed",
+    );
+    const bytes = await head.promise;
+    const line = [..."x-name: caf"].map((ch) => ch.charCodeAt(0)).concat(0xe9);
+    const at = bytes.findIndex((_, i) =>
+      line.every((b, j) => bytes[i + j] === b)
+    );
+    assert.ok(at >= 0, "the value goes out as one latin1 byte per char");
+    assert.equal(bytes[at + line.length], 0x0d);
+  } finally {
+    await server.stop();
+  }
+});
+
 Deno.test("websocket() rejects bad-url; bad option values throw TypeError", async () => {
   await rejects(websocket("http://127.0.0.1:1/"), "bad-url");
   await rejects(websocket("not a url"), "bad-url");
