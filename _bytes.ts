@@ -18,3 +18,38 @@ export function concat(parts: readonly Uint8Array[], total = -1): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Bytes appended into one buffer that doubles as it fills: no copy per
+ * piece and no join at the end (a chunked body read whole).
+ */
+export class Growing {
+  #buf: Uint8Array;
+  #length = 0;
+  readonly #max: number;
+
+  /** Starts with `initial` bytes of room; never grows past `max`. */
+  constructor(initial: number, max = Infinity) {
+    this.#max = max;
+    this.#buf = new Uint8Array(Math.min(initial, max));
+  }
+
+  /** Appends a copy of `d`. */
+  push(d: Uint8Array): void {
+    const need = this.#length + d.length;
+    if (need > this.#buf.length) {
+      let size = Math.max(this.#buf.length * 2, 1);
+      while (size < need) size *= 2;
+      const bigger = new Uint8Array(Math.max(Math.min(size, this.#max), need));
+      bigger.set(this.#buf.subarray(0, this.#length));
+      this.#buf = bigger;
+    }
+    this.#buf.set(d, this.#length);
+    this.#length = need;
+  }
+
+  /** What was appended (a view of the buffer). */
+  get bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
+}

@@ -4,10 +4,9 @@
 // Content-Length is checked before, a chunked body while it is decoded) and
 // bodyTimeout between reads (the connection is in the Body state meanwhile).
 
-import { concat } from "../_bytes.ts";
+import { concat, Growing } from "../_bytes.ts";
 import { Disconnect } from "../_byteconn.ts";
 import { ChunkedDecoder } from "../http1/chunked.ts";
-import { ProtocolError } from "../http1/errors.ts";
 import type { RequestHead } from "../http1/head.ts";
 import { State } from "./_core.ts";
 import type { Output } from "./_output.ts";
@@ -40,24 +39,9 @@ export async function readChunked(c: Output): Promise<Uint8Array> {
     core.limits.maxHeaderBytes,
     max,
   );
-  // Data goes straight into one body buffer that doubles as it fills: no
-  // copy per chunk, no join at the end.
-  let body = new Uint8Array(Math.min(max, 16 * 1024));
-  let total = 0;
-  const sink = (d: Uint8Array): void => {
-    if (total + d.length > max) {
-      throw new ProtocolError(413, "Request body too large");
-    }
-    if (total + d.length > body.length) {
-      let size = body.length * 2;
-      while (size < total + d.length) size *= 2;
-      const bigger = new Uint8Array(Math.min(size, max));
-      bigger.set(body.subarray(0, total));
-      body = bigger;
-    }
-    body.set(d, total);
-    total += d.length;
-  };
+  // The decoder refuses a body past maxBody (413) before its data arrives.
+  const body = new Growing(16 * 1024, max);
+  const sink = (d: Uint8Array): void => body.push(d);
   c.enter(State.Body);
   for (;;) {
     c.start = dec.decode(c.buf, c.start, c.end, sink);
@@ -65,7 +49,7 @@ export async function readChunked(c: Output): Promise<Uint8Array> {
     if (await c.fill() === null) throw new Disconnect();
     c.since = core.tick;
   }
-  return body.subarray(0, total);
+  return body.bytes;
 }
 
 /** What a streamed body needs of its connection. */
@@ -195,7 +179,7 @@ export class StreamedBody {
           return out;
         }
       } else {
-        const out = this.#decode(keep);
+        const out = this.#decodeCopy(keep);
         if (out !== null) return out;
         if (this.#dec!.done) return this.#end();
       }
@@ -204,19 +188,25 @@ export class StreamedBody {
   }
 
   // Chunked data in the buffer, copied out; null when there is none yet.
-  #decode(keep: boolean): Uint8Array | null {
-    const c = this.#c;
-    if (c.start === c.end) return null;
+  #decodeCopy(keep: boolean): Uint8Array | null {
     const parts: Uint8Array[] = [];
+    const total = this.#decode(keep ? (d) => parts.push(d.slice()) : NOTHING);
+    if (total === 0) return null;
+    return keep ? concat(parts, total) : EMPTY;
+  }
+
+  // Hands the chunked data in the buffer to `sink`; returns its length.
+  #decode(sink: (d: Uint8Array) => void): number {
+    const c = this.#c;
+    if (c.start === c.end) return 0;
     let total = 0;
     c.start = this.#dec!.decode(c.buf, c.start, c.end, (d) => {
       total += d.length;
-      if (keep) parts.push(d.slice());
+      sink(d);
     });
     if (this.#dec!.done) this.done = true;
     this.#seen += total;
-    if (total === 0) return null;
-    return keep ? concat(parts, total) : EMPTY;
+    return total;
   }
 
   #end(): null {
@@ -299,20 +289,16 @@ export class StreamedBody {
         this.done = true;
         return out;
       }
-      let out = new Uint8Array(16 * 1024);
-      let at = 0;
+      // Decoded data goes straight into one growing buffer.
+      const out = new Growing(16 * 1024, this.#c.core.maxBody);
+      const sink = (d: Uint8Array): void => out.push(d);
       for (;;) {
-        const chunk = await this.#next(true);
-        if (chunk === null) return out.subarray(0, at);
-        if (at + chunk.length > out.length) {
-          const bigger = new Uint8Array(
-            Math.max(out.length * 2, at + chunk.length),
-          );
-          bigger.set(out.subarray(0, at));
-          out = bigger;
+        this.#decode(sink);
+        if (this.#dec!.done) {
+          this.#end();
+          return out.bytes;
         }
-        out.set(chunk, at);
-        at += chunk.length;
+        await this.#read();
       }
     } catch (err) {
       this.error ??= err;
@@ -360,6 +346,7 @@ export class StreamedBody {
 }
 
 const EMPTY = new Uint8Array(0);
+const NOTHING = (): void => {};
 
 /** Key of the StreamedBody behind a request body stream. */
 export const STREAMED: unique symbol = Symbol("httpkit.streamedBody");

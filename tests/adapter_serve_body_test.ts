@@ -345,6 +345,32 @@ Deno.test("serve() passes the body's error to onError when the handler lets it t
   });
 });
 
+Deno.test("serve() reads a chunked body of uneven chunks whole, sent in odd pieces, and serves the next request", async () => {
+  const data = pattern(200_000, 31);
+  const wire: (string | Uint8Array)[] = [
+    post("/up", "Transfer-Encoding: chunked\r\n"),
+  ];
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const n = Math.min([1, 7, 4096, 333, 20_000][i % 5], data.length - at);
+    wire.push(`${n.toString(16)}\r\n`, data.subarray(at, at + n), "\r\n");
+    at += n;
+  }
+  wire.push("0\r\n\r\n", GET_NEXT);
+  const bytesIn = join(wire);
+  await withServe(async (request) => {
+    if (request.method === "GET") return new Response("next");
+    return new Response(hex(new Uint8Array(await request.arrayBuffer())));
+  }, async (t) => {
+    const c = await t.connect();
+    for (let at = 0; at < bytesIn.length; at += 9_999) {
+      await c.write(bytesIn.subarray(at, at + 9_999));
+    }
+    const rs = await c.readResponses(2);
+    assert.deepEqual(rs.map((r) => r.text), [hex(data), "next"]);
+    assert.deepEqual(t.errors, []);
+  });
+});
+
 Deno.test("serve() answers 413 when a chunked request.body crosses maxBody and rejects its read", async () => {
   const failed = deferred<unknown>();
   await withServe(async (request) => {
