@@ -79,6 +79,8 @@ interface Options {
   /** Directory for SVG charts, or null for none. */
   charts: string | null;
   note: string;
+  /** Added to every server's environment (`--malloc=fixed`). */
+  env: Record<string, string>;
   /** Whether `--scenarios` asked for the upload benchmark too. */
   upload: boolean;
 }
@@ -263,6 +265,28 @@ const POST_LUA = 'wrk.method = "POST"\n' +
   `wrk.body = string.rep("x", ${64 * KIB})\n` +
   'wrk.headers["Content-Type"] = "application/octet-stream"\n';
 
+// A server that allocates a fresh 1 MiB or 64 KiB buffer per request (the
+// fetch handler's `new Response(bytes)` copy; a request body read whole)
+// runs in one of three modes, set per process by glibc's malloc: every
+// buffer mapped and unmapped (its dynamic mmap threshold not raised yet,
+// ~270 page faults a request), the heap grown and trimmed again (tens of
+// faults a request), or the heap reused (none). Page faults are dear on this
+// VM, so a peer's figure on those scenarios says more about its mode than
+// about its code; with the thresholds fixed every peer runs in the last.
+const FIXED_MALLOC: Record<string, string> = {
+  MALLOC_MMAP_THRESHOLD_: String(8 * 1024 * 1024),
+  MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024),
+};
+const FIXED_MALLOC_TEXT = Object.entries(FIXED_MALLOC).map(([k, v]) =>
+  `${k}=${v}`
+).join(" ");
+
+function mallocEnv(flag: string | undefined): Record<string, string> {
+  if (flag === undefined) return {};
+  if (flag === "fixed") return FIXED_MALLOC;
+  throw new Error(`--malloc takes "fixed": received ${flag}`);
+}
+
 const HELP = `deno run -A bench/load.ts [flags]
   --quick                 preset: ${PRESETS.quick.scenarios}, 1 round, 2 s
   --peers=a,b             ${ALL_PEERS} (default: all)
@@ -274,6 +298,9 @@ const HELP = `deno run -A bench/load.ts [flags]
   --out=file.json         default bench/results/load-<time>.json
   --charts[=dir]          also render SVG charts (default dir bench/charts)
   --note=text             stored with the results and shown on the charts
+  --malloc=fixed          every server runs with glibc's malloc thresholds
+                          fixed (${FIXED_MALLOC_TEXT}):
+                          takes the allocator's mode out of big and echo
 scenarios:
 ${
   Object.values(SCENARIOS).map((s) => `  ${s.name.padEnd(8)}${s.desc}`).join(
@@ -327,6 +354,7 @@ function parseOptions(flags: Record<string, string>): Options {
       new URL(`results/load-${stamp}.json`, BENCH_DIR).pathname,
     charts,
     note: flags.note ?? "",
+    env: mallocEnv(flags.malloc),
     upload: scenarios.includes("upload"),
   };
 }
@@ -538,7 +566,9 @@ async function measure(
   let server: Server | undefined;
   let raw = "";
   try {
-    server = await startServer(await launcher(sc.body));
+    const launch = await launcher(sc.body);
+    launch.env = { ...launch.env, ...opts.env };
+    server = await startServer(launch);
     const { port, pid } = server;
     if (opts.warmup > 0) await wrk(port, sc, opts.warmup, tools.scripts);
     const before = await cpuTicks(pid);
@@ -787,7 +817,7 @@ async function runLoad(opts: Options): Promise<void> {
     runs,
   };
   console.log(
-    `${results.machine}\n${opts.note}\n\n${
+    `${results.machine}\n${opts.note}${envLine(opts.env)}\n\n${
       summaryTable(summary, opts.rounds)
     }\n\n${runsTable(runs)}`,
   );
@@ -800,6 +830,11 @@ async function runLoad(opts: Options): Promise<void> {
       console.log(`chart: ${file}`);
     }
   }
+}
+
+function envLine(env: Record<string, string>): string {
+  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return pairs.length === 0 ? "" : `\nservers ran with ${pairs.join(" ")}`;
 }
 
 async function main(): Promise<void> {
