@@ -42,11 +42,7 @@ export class SharedRead extends Output implements GateEntry {
    */
   readMore(): Promise<number | null> {
     if (this.#ahead !== null) return this.#ahead;
-    const waiters = this.#readWaiters;
-    if (waiters.length > 0) {
-      this.#readWaiters = [];
-      for (const w of waiters) w();
-    }
+    this.#wakeWatches();
     return this.#ahead = this.fill().finally(() => (this.#ahead = null));
   }
 
@@ -57,6 +53,7 @@ export class SharedRead extends Output implements GateEntry {
   async readDirect(dst: Uint8Array): Promise<number | null> {
     if (this.#ahead !== null) await this.#ahead;
     if (this.start < this.end) return 0;
+    this.#wakeWatches();
     const p = this.read(dst).then((n) => {
       if (n === null) this.eof = true;
       return n;
@@ -70,6 +67,15 @@ export class SharedRead extends Output implements GateEntry {
 
   // Watches waiting for the buffer to be consumed (see watchPeer).
   #readWaiters: (() => void)[] = [];
+
+  // Someone reads again, so the buffer was taken: parked watches go on (and
+  // join that read).
+  #wakeWatches(): void {
+    const waiters = this.#readWaiters;
+    if (waiters.length === 0) return;
+    this.#readWaiters = [];
+    for (const w of waiters) w();
+  }
 
   /**
    * The next bytes for a WebSocket channel: a read a watch started (a

@@ -271,6 +271,30 @@ Deno.test("serve() sends no 100 Continue and closes when the handler answers wit
   );
 });
 
+Deno.test("serve() aborts request.signal when the client leaves after a body read whole while the signal's watch waited on a full buffer", async () => {
+  // maxHeaderBytes is what the watch lets pile up before it waits for a
+  // reader; the head's first read fills more than that with body bytes.
+  const aborted = deferred<string>();
+  await withServe(async (request) => {
+    const signal = request.signal;
+    const body = await request.arrayBuffer();
+    signal.addEventListener("abort", () => aborted.resolve("aborted"));
+    await within(aborted.promise, 5000, "request.signal to abort")
+      .catch(() => aborted.resolve("not aborted"));
+    return new Response(String(body.byteLength));
+  }, async (t) => {
+    const c = await t.connect();
+    await c.write(join([
+      post("/up", "Content-Length: 100000\r\n"),
+      pattern(100_000, 32),
+    ]));
+    await sleep(100);
+    c.close();
+    assert.equal(await within(aborted.promise, 8000, "the handler"), "aborted");
+    assert.deepEqual(t.errors, []);
+  }, { maxHeaderBytes: 256 });
+});
+
 for (const signalFirst of [true, false]) {
   Deno.test({
     name:
