@@ -10,9 +10,9 @@
  * @example Echo one text message, server side
  * ```ts
  * import assert from "node:assert/strict";
-
+ *
  * import { WsDecoder } from "./decoder.ts";
-
+ *
  * import { WsEncoder } from "./encoder.ts";
  *
  * const client = new WsEncoder({ role: "client" });

@@ -121,7 +121,7 @@ export class WsDecoder {
    * @example After a close frame
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { encodeClose } from "./frame.ts";
    * const decoder = new WsDecoder({ role: "client" });
    * decoder.push(encodeClose(1000));
@@ -147,7 +147,7 @@ export class WsDecoder {
    * @example Two frames in one read
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { WsEncoder } from "./encoder.ts";
    * const enc = new WsEncoder({ role: "server" });
    * const bytes = new Uint8Array([...enc.ping(), ...enc.text("ok")]);
@@ -179,7 +179,7 @@ export class WsDecoder {
    * @example A large binary message is a view of the chunk it came in
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { encodeFrame, OP_BINARY } from "./frame.ts";
    * const frame = encodeFrame(OP_BINARY, new Uint8Array(4096), { mask: true });
    * const decoder = new WsDecoder({ role: "server" });

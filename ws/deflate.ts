@@ -117,7 +117,7 @@ export class PerMessageDeflate {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { negotiateDeflate } from "./extensions.ts";
    * const params = negotiateDeflate("permessage-deflate")!.params;
    * const d = new PerMessageDeflate("server", params, { threshold: 16 });
@@ -176,7 +176,7 @@ export class PerMessageDeflate {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { negotiateDeflate } from "./extensions.ts";
    * const params = negotiateDeflate("permessage-deflate")!.params;
    * const d = new PerMessageDeflate("server", params);
@@ -239,7 +239,7 @@ export class PerMessageDeflate {
    * @example A deflate bomb stops at the limit
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { negotiateDeflate } from "./extensions.ts";
    * const params = negotiateDeflate("permessage-deflate")!.params;
    * const bomb = new PerMessageDeflate("server", params).compress(new Uint8Array(1 << 24));
@@ -346,7 +346,7 @@ export class PerMessageDeflate {
    *
    * @example
    * ```ts
-
+   *
    * import { negotiateDeflate } from "./extensions.ts";
    * const params = negotiateDeflate("permessage-deflate")!.params;
    * const d = new PerMessageDeflate("client", params);

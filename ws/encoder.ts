@@ -145,7 +145,7 @@ export class WsEncoder {
    * @example
    * ```ts
    * import assert from "node:assert/strict";
-
+   *
    * import { OP_BINARY } from "./frame.ts";
    * const enc = new WsEncoder({ role: "server" });
    * const sizes: number[] = [];
