@@ -24,12 +24,7 @@ import {
   WATCH_CLOSE,
 } from "../_hooks.ts";
 import type { RingRequest, RingResponse } from "./types.ts";
-import {
-  commentLines,
-  formatSse,
-  retryValue,
-  type SseEvent,
-} from "./sse_event.ts";
+import { commentLines, formatSse, type SseEvent } from "./sse_event.ts";
 
 /**
  * What {@linkcode SseChannel.send} accepts: text or bytes (UTF-8) as the
@@ -254,7 +249,10 @@ export function sse(
       `sse: keepAlive must be a non-negative number of ms, got ${keepAlive}`,
     );
   }
-  if (options.retry !== undefined) retryValue(options.retry);
+  // Checked here, so a bad retry throws from sse() itself.
+  const first = options.retry === undefined
+    ? ""
+    : formatSse({ retry: options.retry });
   const headers = headersOf(options);
   if (req.requestMethod === "head") return { status: 200, headers };
   if (req.websocket) {
@@ -264,7 +262,7 @@ export function sse(
       body: "Expected an event stream request, not a WebSocket upgrade",
     };
   }
-  const stream = new EventStream(req, handlers, headers, keepAlive, options);
+  const stream = new EventStream(req, handlers, headers, keepAlive, first);
   return asChannel(req, {
     onOpen: (ch) => stream.open(ch),
     onClose: (_ch, status) => stream.closed(status),
@@ -294,8 +292,9 @@ class EventStream implements SseChannel {
   #headers: Record<string, string | number | string[]>;
   #keepAlive: number;
   #ch: Channel | null = null;
-  // Text sent during onOpen, to go out with the head; null once it went.
-  #pending: string | null = "";
+  // Text sent during onOpen (after the retry hint), to go out with the
+  // head; null once it went.
+  #pending: string | null;
   #closeAfterOpen = false;
   #timer = 0;
   // Something was written since the last keep-alive tick.
@@ -306,16 +305,14 @@ class EventStream implements SseChannel {
     handlers: SseHandlers,
     headers: Record<string, string | number | string[]>,
     keepAlive: number,
-    options: SseOptions,
+    first: string,
   ) {
     this.#req = req;
     this.#h = handlers;
     this.#headers = headers;
     this.#keepAlive = keepAlive;
     this.lastEventId = req.headers["last-event-id"] ?? null;
-    if (options.retry !== undefined) {
-      this.#pending = formatSse({ retry: options.retry });
-    }
+    this.#pending = first;
   }
 
   get remoteAddr(): string {
