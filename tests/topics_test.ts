@@ -664,7 +664,21 @@ Deno.test("Topics in a worker group: unnamed hubs of one worker get names of the
     a.publish("t", "from a"); // a and b are "topics" and "topics#2"
     await sleep(50);
     assert.deepEqual(got, []);
+    // Closing gives the name back: the next unnamed hub is "topics" again,
+    // and reaches the "topics" hub of another worker.
     await a.close();
+    const c = new Topics();
+    const next: ChannelData[] = [];
+    const door = new Topics({
+      transport: broadcastTransport(`httpkit.topics/${g[GROUP]}/topics`),
+    });
+    door.subscribe({ ...mine(), send: (d) => next.push(d) > 0 }, "t");
+    c.publish("t", "to the worker next door");
+    await until(() => next.length === 1, "the message to the other worker");
+    assert.deepEqual(next, ["to the worker next door"]);
+    assert.deepEqual(got, []);
+    await c.close();
+    await door.close();
     await b.close();
   } finally {
     delete g[GROUP];

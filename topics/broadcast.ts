@@ -2,18 +2,19 @@
 // their own, and a BroadcastChannel of that name joins them.
 
 import { describe } from "../_describe.ts";
+import { WORKER_GROUP } from "../_hooks.ts";
 import type { TopicMessage, Transport } from "./types.ts";
 
 // The names of the auto-wired hubs of this worker. (On globalThis: the app
 // may load this module from another URL than a library it uses.)
 const NAMES: unique symbol = Symbol.for("httpkit.topics.names");
 
-export function liveNames(): Set<string> {
+function liveNames(): Set<string> {
   const g = globalThis as Record<symbol, Set<string> | undefined>;
   return g[NAMES] ??= new Set();
 }
 
-export function claimName(name: string): string {
+function claimName(name: string): string {
   const live = liveNames();
   let claimed = name;
   for (let k = 2; live.has(claimed); k++) claimed = `${name}#${k}`;
@@ -69,6 +70,26 @@ export function broadcastTransport(name: string): Transport {
       bc?.close();
       bc = null;
       return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * The transport of a hub made without one: inside a server's `workers`, a
+ * BroadcastChannel to the hub of the same `name` in the other workers (the
+ * name claimed among this worker's hubs, and given back when the transport
+ * closes); elsewhere none.
+ */
+export function workerTransport(name: string | undefined): Transport | null {
+  const group = (globalThis as Record<symbol, unknown>)[WORKER_GROUP];
+  if (typeof group !== "string") return null;
+  const claimed = claimName(name ?? "topics");
+  const bc = broadcastTransport(`httpkit.topics/${group}/${claimed}`);
+  return {
+    ...bc,
+    close(): Promise<void> {
+      liveNames().delete(claimed);
+      return bc.close();
     },
   };
 }

@@ -68,9 +68,9 @@
 import { describe } from "../_describe.ts";
 import { checkOptions } from "../_options.ts";
 import type { Channel } from "../channel.ts";
-import { type Deliverable, WATCH_CLOSE, WORKER_GROUP } from "../_hooks.ts";
+import { type Deliverable, WATCH_CLOSE } from "../_hooks.ts";
 import { deliverTo, type SlowPolicy, slowPolicy } from "./_deliver.ts";
-import { broadcastTransport, claimName, liveNames } from "./broadcast.ts";
+import { workerTransport } from "./broadcast.ts";
 import type {
   PublishResult,
   TopicMessage,
@@ -135,8 +135,6 @@ export class Topics {
     error: Error,
   ) => void;
   #closed = false;
-  // The name claimed among the hubs of this worker (auto-wired only).
-  #name: string | null = null;
 
   /**
    * Creates a hub.
@@ -150,15 +148,9 @@ export class Topics {
     checkOptions("Topics", options, TOPICS_OPTIONS);
     this.#policy = slowPolicy(options);
     this.#onUndelivered = options.onUndelivered ?? logUndelivered;
-    if (options.transport === undefined) {
-      const group = (globalThis as Record<symbol, unknown>)[WORKER_GROUP];
-      if (typeof group === "string") {
-        this.#name = claimName(options.name ?? "topics");
-        this.#transport = broadcastTransport(
-          `httpkit.topics/${group}/${this.#name}`,
-        );
-      } else this.#transport = null;
-    } else this.#transport = options.transport;
+    this.#transport = options.transport === undefined
+      ? workerTransport(options.name)
+      : options.transport;
     const link: TransportLink = {
       deliver: (topic, message) => {
         if (!this.#closed) this.#deliver(topic, message);
@@ -432,7 +424,6 @@ export class Topics {
     this.#closed = true;
     this.#topics.clear();
     this.#channels.clear();
-    if (this.#name !== null) liveNames().delete(this.#name);
     await this.#transport?.close();
   }
 
