@@ -100,16 +100,17 @@ function rawServer(onConn: (c: Deno.Conn) => Promise<void>): {
   };
 }
 
-/** Reads the upgrade request's head. */
-async function readRequest(c: Deno.Conn): Promise<string> {
+/** Reads the upgrade request's head, as the bytes that came. */
+async function readRequest(c: Deno.Conn): Promise<Uint8Array> {
   const buf = new Uint8Array(4096);
-  let text = "";
-  while (!text.includes("\r\n\r\n")) {
-    const n = await c.read(buf);
+  let at = 0;
+  const latin1 = new TextDecoder("latin1");
+  while (!latin1.decode(buf.subarray(0, at)).includes("\r\n\r\n")) {
+    const n = await c.read(buf.subarray(at));
     if (n === null) break;
-    text += new TextDecoder().decode(buf.subarray(0, n));
+    at += n;
   }
-  return text;
+  return buf.slice(0, at);
 }
 
 Deno.test("websocket() over wss: trusts caCerts and refuses an unknown CA", async () => {
@@ -257,19 +258,7 @@ Deno.test("websocket() rejects connection-closed and protocol for broken answers
 Deno.test("websocket() sends header values as latin1 bytes, as the HTTP client does", async () => {
   const head = Promise.withResolvers<Uint8Array>();
   const server = rawServer(async (c) => {
-    const buf = new Uint8Array(4096);
-    let at = 0;
-    for (;;) {
-      const n = await c.read(buf.subarray(at));
-      if (n === null) break;
-      at += n;
-      if (
-        new TextDecoder("latin1").decode(buf.subarray(0, at)).includes(
-          "\r\n\r\n",
-        )
-      ) break;
-    }
-    head.resolve(buf.slice(0, at));
+    head.resolve(await readRequest(c));
     c.close();
   });
   try {
