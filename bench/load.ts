@@ -277,9 +277,6 @@ const FIXED_MALLOC: Record<string, string> = {
   MALLOC_MMAP_THRESHOLD_: String(8 * 1024 * 1024),
   MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024),
 };
-const FIXED_MALLOC_TEXT = Object.entries(FIXED_MALLOC).map(([k, v]) =>
-  `${k}=${v}`
-).join(" ");
 
 function mallocEnv(flag: string | undefined): Record<string, string> {
   if (flag === undefined) return {};
@@ -299,7 +296,7 @@ const HELP = `deno run -A bench/load.ts [flags]
   --charts[=dir]          also render SVG charts (default dir bench/charts)
   --note=text             stored with the results and shown on the charts
   --malloc=fixed          every server runs with glibc's malloc thresholds
-                          fixed (${FIXED_MALLOC_TEXT}):
+                          fixed (${envText(FIXED_MALLOC)}):
                           takes the allocator's mode out of big and echo
 scenarios:
 ${
@@ -833,8 +830,13 @@ async function runLoad(opts: Options): Promise<void> {
 }
 
 function envLine(env: Record<string, string>): string {
-  const pairs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  return pairs.length === 0 ? "" : `\nservers ran with ${pairs.join(" ")}`;
+  const text = envText(env);
+  return text === "" ? "" : `\nservers ran with ${text}`;
+}
+
+/** `K=V K=V`, as a shell would take them. */
+function envText(env: Record<string, string>): string {
+  return Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
 }
 
 async function main(): Promise<void> {

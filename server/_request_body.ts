@@ -294,10 +294,7 @@ export class StreamedBody {
       const sink = (d: Uint8Array): void => out.push(d);
       for (;;) {
         this.#decode(sink);
-        if (this.#dec!.done) {
-          this.#end();
-          return out.bytes;
-        }
+        if (this.#dec!.done) return out.bytes;
         await this.#read();
       }
     } catch (err) {
